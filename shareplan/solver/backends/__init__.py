@@ -1,0 +1,31 @@
+"""The backend registry: name -> (module, class, arguments), imported only when used."""
+
+from __future__ import annotations
+
+from importlib import import_module
+
+from .base import Backend, BackendError, BackendResult, SolveOptions, Status
+
+REGISTRY: dict[str, tuple[str, str, dict]] = {
+    "cbc": ("cbc", "CbcBackend", {}),
+    "ortools": ("ortools_mb", "OrtoolsBackend", {"engine": "scip"}),
+    "ortools-scip": ("ortools_mb", "OrtoolsBackend", {"engine": "scip"}),
+    "ortools-highs": ("ortools_mb", "OrtoolsBackend", {"engine": "highs"}),
+    "ortools-cpsat": ("ortools_mb", "OrtoolsBackend", {"engine": "sat"}),
+    "highs": ("highs", "HighsBackend", {}),
+}
+
+DEFAULT_BACKEND = "cbc"
+
+
+def get_backend(name: str) -> Backend:
+    """The backend registered as ``name``; KeyError lists the known names."""
+    try:
+        module, cls, kwargs = REGISTRY[name]
+    except KeyError:
+        raise KeyError(f"unknown backend '{name}'; choose from {', '.join(REGISTRY)}") from None
+    return getattr(import_module(f"{__name__}.{module}"), cls)(**kwargs)
+
+
+__all__ = ["REGISTRY", "DEFAULT_BACKEND", "Backend", "BackendError", "BackendResult",
+           "SolveOptions", "Status", "get_backend"]

@@ -1,0 +1,84 @@
+"""The backend interface: one small contract, our own status, options in one place."""
+
+from __future__ import annotations
+
+import math
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from enum import Enum
+
+import numpy as np
+
+from ..lp import LinearProgram
+
+
+class Status(str, Enum):
+    """What a solve proved. ``optimal`` only when optimality was proven within the gap."""
+
+    OPTIMAL = "optimal"
+    FEASIBLE = "feasible"
+    INFEASIBLE = "infeasible"
+    UNBOUNDED = "unbounded"
+    NO_SOLUTION = "no_solution"
+    ERROR = "error"
+
+
+@dataclass(frozen=True)
+class SolveOptions:
+    """Options every backend translates; ``extra`` passes solver-specific settings through."""
+
+    time_limit: float | None = None  # seconds
+    gap: float = 1e-6  # relative MIP gap on the decision-dependent part of the objective
+    threads: int = 1
+    seed: int = 0
+    log: bool = False
+    extra: dict[str, str] = field(default_factory=dict)
+
+    def as_dict(self) -> dict:
+        return {"time_limit": self.time_limit, "gap": self.gap, "threads": self.threads,
+                "seed": self.seed, **({"extra": dict(self.extra)} if self.extra else {})}
+
+
+@dataclass
+class BackendResult:
+    status: Status
+    x: np.ndarray | None  # column values when a solution exists
+    objective: float | None  # including the offset, in the programme's sense
+    bound: float | None
+    solver: str
+    version: str
+    solve_s: float
+    log: str = ""
+    message: str = ""
+
+
+class BackendError(Exception):
+    """A backend cannot take this programme (e.g. CP-SAT with continuous variables)."""
+
+
+class Backend(ABC):
+    """Solve a :class:`LinearProgram` (minimising or maximising) and report honestly."""
+
+    name: str = ""
+    supports_continuous: bool = True
+
+    @abstractmethod
+    def solve(self, lp: LinearProgram, options: SolveOptions) -> BackendResult:
+        """Solve lp under options; never raise for infeasible or limit-hit runs."""
+
+
+def relative_gap(objective: float | None, bound: float | None, offset: float = 0.0) -> float | None:
+    """|objective - bound| / max(1, |objective - offset|): the gap on what decisions change."""
+    if objective is None or bound is None or not math.isfinite(bound):
+        return None
+    return abs(objective - bound) / max(1.0, abs(objective - offset))
+
+
+def honest_status(claimed: Status, objective, bound, offset: float, gap: float) -> Status:
+    """Demote a claimed optimum to feasible when the bound does not prove it within ``gap``."""
+    if claimed is not Status.OPTIMAL:
+        return claimed
+    g = relative_gap(objective, bound, offset)
+    if g is None or g > gap * 1.0001 + 1e-9:
+        return Status.FEASIBLE
+    return Status.OPTIMAL

@@ -1,0 +1,124 @@
+"""HiGHS through highspy's array API (``passModel`` with CSC arrays).
+
+Also the writer behind ``solve export``: HiGHS writes LP and MPS files with the
+programme's readable names.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sys
+import time
+
+import numpy as np
+
+from ..lp import LinearProgram
+from .base import Backend, BackendResult, SolveOptions, Status, honest_status
+
+
+def import_highspy():
+    """highspy, loaded after OR-Tools' own HiGHS build.
+
+    Both wheels carry a HiGHS library; loading highspy's first makes OR-Tools'
+    HiGHS engine crash (segfault) in the same process, the other order is safe.
+    """
+    import ortools.linear_solver.python.model_builder_helper  # noqa: F401
+    import highspy
+
+    return highspy
+
+
+@contextlib.contextmanager
+def _stdout_silenced():
+    """Silence file descriptor 1: the Highs constructor prints a banner there."""
+    sys.stdout.flush()
+    saved = os.dup(1)
+    try:
+        with open(os.devnull, "wb") as null:
+            os.dup2(null.fileno(), 1)
+            yield
+    finally:
+        os.dup2(saved, 1)
+        os.close(saved)
+
+
+def to_highs(lp: LinearProgram, names: bool = False, log: bool = False):
+    """A Highs object holding lp; with names=True, columns and rows carry family(ids) names."""
+    highspy = import_highspy()
+
+    with _stdout_silenced():
+        h = highspy.Highs()
+    h.setOptionValue("output_flag", bool(log))
+    model = highspy.HighsLp()
+    model.num_col_ = lp.n_cols
+    model.num_row_ = lp.n_rows
+    model.col_cost_ = lp.obj.astype(float)
+    model.col_lower_ = lp.lb.astype(float)
+    model.col_upper_ = lp.ub.astype(float)
+    model.row_lower_ = lp.row_lo.astype(float)
+    model.row_upper_ = lp.row_hi.astype(float)
+    model.offset_ = float(lp.obj_offset) if names else 0.0
+    model.sense_ = highspy.ObjSense.kMaximize if lp.maximize else highspy.ObjSense.kMinimize
+    csc = lp.A.tocsc()
+    model.a_matrix_.format_ = highspy.MatrixFormat.kColwise
+    model.a_matrix_.start_ = csc.indptr.astype(np.int32)
+    model.a_matrix_.index_ = csc.indices.astype(np.int32)
+    model.a_matrix_.value_ = csc.data.astype(float)
+    model.a_matrix_.num_col_ = lp.n_cols
+    model.a_matrix_.num_row_ = lp.n_rows
+    model.integrality_ = [highspy.HighsVarType.kInteger if i else highspy.HighsVarType.kContinuous
+                          for i in lp.integer]
+    if names:
+        model.col_names_ = lp.col_names()
+        model.row_names_ = lp.row_names()
+    h.passModel(model)
+    return h
+
+
+class HighsBackend(Backend):
+    name = "highs"
+
+    def solve(self, lp: LinearProgram, options: SolveOptions) -> BackendResult:
+        highspy = import_highspy()
+
+        t0 = time.perf_counter()
+        h = to_highs(lp, log=options.log)
+        if options.time_limit is not None:
+            h.setOptionValue("time_limit", float(options.time_limit))
+        h.setOptionValue("mip_rel_gap", float(options.gap))
+        h.setOptionValue("threads", int(options.threads))
+        h.setOptionValue("random_seed", int(options.seed))
+        for key, value in options.extra.items():
+            h.setOptionValue(key, value)
+        h.run()
+        elapsed = time.perf_counter() - t0
+        version = f"{h.versionMajor()}.{h.versionMinor()}.{h.versionPatch()}"
+        M = highspy.HighsModelStatus
+        status = h.getModelStatus()
+        info = h.getInfo()
+        if status == M.kInfeasible:
+            return BackendResult(Status.INFEASIBLE, None, None, None, "HiGHS", version, elapsed)
+        if status in (M.kUnbounded, M.kUnboundedOrInfeasible):
+            st = Status.UNBOUNDED if status == M.kUnbounded else Status.INFEASIBLE
+            return BackendResult(st, None, None, None, "HiGHS", version, elapsed)
+        if info.primal_solution_status != 2:  # kSolutionStatusFeasible
+            st = Status.NO_SOLUTION if status in (M.kTimeLimit, M.kIterationLimit,
+                                                  M.kSolutionLimit, M.kInterrupt,
+                                                  M.kHighsInterrupt) else Status.ERROR
+            return BackendResult(st, None, None, None, "HiGHS", version, elapsed,
+                                 message=f"HiGHS status {h.modelStatusToString(status)}")
+        x = np.asarray(h.getSolution().col_value, dtype=float)
+        obj = float(lp.obj @ x)
+        bound = info.mip_dual_bound if lp.integer.any() else obj
+        claimed = Status.OPTIMAL if status == M.kOptimal else Status.FEASIBLE
+        bound_total = bound + lp.obj_offset if np.isfinite(bound) else None
+        objective = obj + lp.obj_offset
+        final = honest_status(claimed, objective, bound_total, lp.obj_offset, options.gap)
+        return BackendResult(final, x, objective, bound_total, "HiGHS", version, elapsed)
+
+
+def write_model(lp: LinearProgram, path: str) -> None:
+    """Write lp to ``path`` (.lp or .mps by suffix) with readable names."""
+    h = to_highs(lp, names=True)
+    h.writeModel(path)

@@ -1,0 +1,402 @@
+"""The sharing MIP of SPEC section 3, one builder per constraint family.
+
+Index sets: forces ``I``; shareable functions ``S``; candidate hosts ``H_s``;
+candidate arcs ``a = (s, i, h) ∈ A_s``. Variables: ``x_a`` (force i gets s from
+the unit at h; binary, or in [0,1] when s is divisible), ``y_sh`` (a unit for s
+is open at h), and for exact cost allocation ``p_sh`` (charge per key unit) and
+``z_a = p_sh x_a``. Standalone is ``u_si = 1 - sum_h x_sih``.
+
+Money is over the horizon: annual figures times ``alpha = sum_{k=1..Y} (1+r)^-k``,
+one-off figures (set-up G, transition t) undiscounted. For force i::
+
+    plan_i(x) = alpha (L_i^loc + sum_s c_si) + sum_a [alpha (m_a - c_si) + t_a] x_a + sum_a k_si z_a
+
+where ``m_a = v_s d_si + a_sih`` is the arc's annual running cost and L^loc the
+local (never shared) functions' cost. ``baseline_i = plan_i(x0)`` for the status
+quo ``x0`` (existing units), so ``Savings_i = baseline_i - plan_i(x)``.
+
+This module never imports a solver package.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ..models.network import FunctionData, Network
+from .lp import LinearProgram, LPBuilder
+
+
+@dataclass
+class Formulation:
+    """The built programme and the index maps needed to read a solution back."""
+
+    net: Network
+    lp: LinearProgram
+    x: list[np.ndarray]  # per function: columns of its arcs
+    y: list[np.ndarray]  # per function: columns of its hosts
+    arc_coef: list[np.ndarray]  # per function: alpha (m_a - c_si) + t_a
+    force_const: np.ndarray  # alpha (local + standalone shareable cost) per force
+    baseline: np.ndarray  # baseline_i over the horizon
+    primary: tuple[np.ndarray, float] | None = None  # (objective, offset) maximised first
+    uses_allocation: bool = False
+
+
+@dataclass
+class _Ctx:
+    net: Network
+    b: LPBuilder = field(default_factory=LPBuilder)
+    x: list[np.ndarray] = field(default_factory=list)
+    y: list[np.ndarray] = field(default_factory=list)
+    z: list[np.ndarray | None] = field(default_factory=list)
+    arc_coef: list[np.ndarray] = field(default_factory=list)
+
+    def arcs(self):
+        """(function data, its x columns, its y columns) for every shareable function."""
+        return zip(self.net.functions, self.x, self.y)
+
+
+def _status_quo_baseline(net: Network, arc_coef: list[np.ndarray]) -> np.ndarray:
+    """baseline_i = plan_i(x0): existing units at their current members and exact shares."""
+    base = net.alpha * (net.local_cost + net.shareable_cost)
+    for fd, coef in zip(net.functions, arc_coef):
+        np.add.at(base, fd.arc_force, coef * fd.status_quo)
+        for unit in fd.existing:
+            keys = fd.key[unit.members]
+            share = (net.alpha * fd.fixed[unit.host] + fd.setup[unit.host]) * keys / keys.sum()
+            np.add.at(base, unit.members, share)
+    return base
+
+
+def declare_variables(ctx: _Ctx) -> None:
+    """x_a in {0,1} ([0,1] if divisible) per candidate arc; y_sh in {0,1} per host."""
+    net = ctx.net
+    for fd in net.functions:
+        sid = fd.fn.id
+        labels = [(sid, net.force_ids[i], fd.hosts[h]) for i, h in zip(fd.arc_force, fd.arc_host)]
+        ctx.x.append(ctx.b.add_vars("x", labels, 0.0, 1.0, integer=not fd.fn.divisible))
+        has_arc = np.bincount(fd.arc_host, minlength=len(fd.hosts)) > 0
+        ctx.y.append(ctx.b.add_vars("y", [(sid, h) for h in fd.hosts], 0.0,
+                                    has_arc.astype(float), integer=True))
+        ctx.arc_coef.append(net.alpha * (fd.arc_annual - fd.cost[fd.arc_force])
+                            + fd.arc_transition)
+
+
+def assignment(ctx: _Ctx) -> None:
+    """sum_h x_sih <= 1 for every (s, i); = 1 when standalone is not allowed or i must share s."""
+    for fd, x, _ in ctx.arcs():
+        n = ctx.net.n_forces
+        must = np.array([not fd.fn.standalone_allowed or (fd.fn.id, i) in ctx.net.must_share
+                         for i in range(n)])
+        ctx.b.add_rows("assign", [(fd.fn.id, f) for f in ctx.net.force_ids], fd.arc_force, x,
+                       1.0, must.astype(float), 1.0)
+
+
+def linking(ctx: _Ctx) -> None:
+    """Strong linking x_sih <= min(1, K_sh / d_si) y_sh (the bound matters only if divisible)."""
+    for fd, x, y in ctx.arcs():
+        m = len(x)
+        if m == 0:
+            continue
+        d = fd.demand[fd.arc_force]
+        cap = fd.capacity[fd.arc_host]
+        tight = np.minimum(1.0, np.where(np.isfinite(cap), cap / d, 1.0))
+        rows = np.repeat(np.arange(m), 2)
+        cols = np.column_stack([x, y[fd.arc_host]]).ravel()
+        vals = np.column_stack([np.ones(m), -tight]).ravel()
+        labels = [(fd.fn.id, ctx.net.force_ids[i], fd.hosts[h])
+                  for i, h in zip(fd.arc_force, fd.arc_host)]
+        ctx.b.add_rows("link", labels, rows, cols, vals, -np.inf, 0.0)
+
+
+def host_membership(ctx: _Ctx) -> None:
+    """x_{s,o(h),h} >= y_sh when site h has an owner o(h) and the function requires it."""
+    for fd, x, y in ctx.arcs():
+        if not fd.fn.host_must_be_member:
+            continue
+        own = fd.owner[fd.arc_host] == fd.arc_force
+        arcs = np.nonzero(own)[0]
+        if len(arcs) == 0:
+            continue
+        hosts = fd.arc_host[arcs]
+        rows = np.repeat(np.arange(len(arcs)), 2)
+        cols = np.column_stack([x[arcs], y[hosts]]).ravel()
+        vals = np.tile([1.0, -1.0], len(arcs))
+        ctx.b.add_rows("host", [(fd.fn.id, fd.hosts[h]) for h in hosts], rows, cols, vals,
+                       0.0, np.inf)
+
+
+def _per_host_rows(ctx: _Ctx, family: str, fd: FunctionData, x, y, arc_vals, y_vals, lo, hi,
+                   hosts=None):
+    """Rows  lo <= sum_{a at h} arc_vals_a x_a + y_vals_h y_h <= hi  for each host h (in hosts)."""
+    hosts = np.arange(len(fd.hosts)) if hosts is None else hosts
+    if len(hosts) == 0:
+        return
+    pos = np.full(len(fd.hosts), -1)
+    pos[hosts] = np.arange(len(hosts))
+    sel = pos[fd.arc_host] >= 0
+    rows = np.concatenate([pos[fd.arc_host[sel]], np.arange(len(hosts))])
+    cols = np.concatenate([x[sel], y[hosts]])
+    vals = np.concatenate([np.broadcast_to(arc_vals, x.shape)[sel], y_vals[hosts]])
+    ctx.b.add_rows(family, [(fd.fn.id, fd.hosts[h]) for h in hosts], rows, cols, vals, lo, hi)
+
+
+def unit_size(ctx: _Ctx) -> None:
+    """minm_s y_sh <= sum_i x_sih <= maxm_s y_sh (members counted; minm defaults to 2).
+
+    With minm_s = 1 the lower row is implied by cost and left out.
+    """
+    for fd, x, y in ctx.arcs():
+        H = len(fd.hosts)
+        if fd.fn.min_members > 1:
+            _per_host_rows(ctx, "min_members", fd, x, y, 1.0,
+                           np.full(H, -float(fd.fn.min_members)), 0.0, np.inf)
+        if fd.fn.max_members is not None:
+            _per_host_rows(ctx, "max_members", fd, x, y, 1.0,
+                           np.full(H, -float(fd.fn.max_members)), -np.inf, 0.0)
+
+
+def capacity(ctx: _Ctx) -> None:
+    """sum_i d_si x_sih <= K_sh y_sh for every host with finite capacity."""
+    for fd, x, y in ctx.arcs():
+        finite = np.nonzero(np.isfinite(fd.capacity))[0]
+        K = np.where(np.isfinite(fd.capacity), -fd.capacity, 0.0)
+        _per_host_rows(ctx, "capacity", fd, x, y, fd.demand[fd.arc_force], K, -np.inf, 0.0,
+                       hosts=finite)
+
+
+def unit_count(ctx: _Ctx) -> None:
+    """sum_h y_sh <= U_s."""
+    for fd, _, y in ctx.arcs():
+        if fd.fn.max_units is not None:
+            ctx.b.add_rows("max_units", [(fd.fn.id,)], np.zeros(len(y)), y, 1.0, -np.inf,
+                           float(fd.fn.max_units))
+
+
+def existing_units(ctx: _Ctx) -> None:
+    """Fixed existing units: y_sh = 1, x = 1 for members, x = 0 for other forces at h."""
+    for fd, x, y in ctx.arcs():
+        for unit in fd.existing:
+            if unit.reoptimisable:
+                continue
+            at_h = fd.arc_host == unit.host
+            member = at_h & np.isin(fd.arc_force, unit.members)
+            ctx.b.set_bounds(y[[unit.host]], lb=1.0)
+            ctx.b.set_bounds(x[member], lb=1.0)
+            ctx.b.set_bounds(x[at_h & ~member], ub=0.0)
+
+
+def forbidden_partners(ctx: _Ctx) -> None:
+    """Policy: x_sih + x_sjh <= 1 for each forbidden pair {i, j}, function s and host h.
+
+    Opt-outs, maximum distance and regional rules remove arcs from A_s instead;
+    must-share sets the assignment row to = 1.
+    """
+    net = ctx.net
+    fidx = {f: i for i, f in enumerate(net.force_ids)}
+    for fd, x, _ in ctx.arcs():
+        labels, rows, cols = [], [], []
+        for pair in net.inst.policy.forbidden_partners:
+            if pair.functions is not None and fd.fn.id not in pair.functions:
+                continue
+            i, j = fidx[pair.forces[0]], fidx[pair.forces[1]]
+            for h in range(len(fd.hosts)):
+                ai = np.nonzero((fd.arc_force == i) & (fd.arc_host == h))[0]
+                aj = np.nonzero((fd.arc_force == j) & (fd.arc_host == h))[0]
+                if len(ai) and len(aj):
+                    rows += [len(labels)] * 2
+                    cols += [x[ai[0]], x[aj[0]]]
+                    labels.append((fd.fn.id, pair.forces[0], pair.forces[1], fd.hosts[h]))
+        ctx.b.add_rows("forbidden", labels, rows, cols, 1.0, -np.inf, 1.0)
+
+
+def allocation(ctx: _Ctx) -> None:
+    """Exact share of C_sh = alpha F_sh + G_sh by keys: z_a = p_sh x_a, sum_i k_si z_sih = C_sh y_sh.
+
+    McCormick with P_sh = C_sh / (sum of the minm_s smallest keys at h), exact for binary x:
+    z_a <= P x_a,  z_a <= p_sh,  z_a >= p_sh - P (1 - x_a),  0 <= z, p <= P.
+    """
+    net = ctx.net
+    for fd, x, y in ctx.arcs():
+        C = net.alpha * fd.fixed + fd.setup
+        on = C[fd.arc_host] > 0
+        if not on.any():
+            ctx.z.append(None)
+            continue
+        H = len(fd.hosts)
+        P = np.zeros(H)
+        for h in range(H):
+            keys = np.sort(fd.key[fd.arc_force[fd.arc_host == h]])
+            if len(keys) and C[h] > 0:
+                P[h] = C[h] / keys[: max(1, fd.fn.min_members)].sum()
+        sid = fd.fn.id
+        p = ctx.b.add_vars("p", [(sid, h) for h in fd.hosts], 0.0, P)
+        arcs = np.nonzero(on)[0]
+        Pa = P[fd.arc_host[arcs]]
+        z = np.full(len(x), -1)
+        z[arcs] = ctx.b.add_vars(
+            "z", [(sid, net.force_ids[fd.arc_force[a]], fd.hosts[fd.arc_host[a]]) for a in arcs],
+            0.0, Pa)
+        ctx.z.append(z)
+        labels = [(sid, net.force_ids[fd.arc_force[a]], fd.hosts[fd.arc_host[a]]) for a in arcs]
+        m = len(arcs)
+        two = np.repeat(np.arange(m), 2)
+        three = np.repeat(np.arange(m), 3)
+        ph = p[fd.arc_host[arcs]]
+        ctx.b.add_rows("alloc_x", labels, two, np.column_stack([z[arcs], x[arcs]]).ravel(),
+                       np.column_stack([np.ones(m), -Pa]).ravel(), -np.inf, 0.0)
+        ctx.b.add_rows("alloc_p", labels, two, np.column_stack([z[arcs], ph]).ravel(),
+                       np.tile([1.0, -1.0], m), -np.inf, 0.0)
+        ctx.b.add_rows("alloc_lb", labels, three,
+                       np.column_stack([z[arcs], ph, x[arcs]]).ravel(),
+                       np.column_stack([np.ones(m), -np.ones(m), -Pa]).ravel(), -Pa, np.inf)
+        hosts = np.nonzero(C > 0)[0]
+        keep = np.isin(fd.arc_host[arcs], hosts)
+        pos = np.full(H, -1)
+        pos[hosts] = np.arange(len(hosts))
+        rows = np.concatenate([pos[fd.arc_host[arcs[keep]]], np.arange(len(hosts))])
+        cols = np.concatenate([z[arcs[keep]], y[hosts]])
+        vals = np.concatenate([fd.key[fd.arc_force[arcs[keep]]], -C[hosts]])
+        ctx.b.add_rows("alloc_sum", [(sid, fd.hosts[h]) for h in hosts], rows, cols, vals,
+                       0.0, 0.0)
+
+
+def _plan_cost_terms(ctx: _Ctx, forces: np.ndarray):
+    """(row, col, val) of sum_a coef_a x_a + sum_a k_si z_a for each force in ``forces``."""
+    pos = np.full(ctx.net.n_forces, -1)
+    pos[forces] = np.arange(len(forces))
+    R, Cc, V = [], [], []
+    for fd, x, coef, z in zip(ctx.net.functions, ctx.x, ctx.arc_coef, ctx.z):
+        sel = pos[fd.arc_force] >= 0
+        R.append(pos[fd.arc_force[sel]])
+        Cc.append(x[sel])
+        V.append(coef[sel])
+        if z is not None:
+            zs = sel & (z >= 0)
+            R.append(pos[fd.arc_force[zs]])
+            Cc.append(z[zs])
+            V.append(fd.key[fd.arc_force[zs]])
+    cat = (lambda parts, dt: np.concatenate(parts).astype(dt) if parts else np.zeros(0, dt))
+    return cat(R, np.int64), cat(Cc, np.int64), cat(V, float)
+
+
+def savings_targets(ctx: _Ctx, baseline: np.ndarray, force_const: np.ndarray) -> None:
+    """Savings_i = baseline_i - plan_i(x) >= T_i; and sum_i Savings_i >= T if given."""
+    inst = ctx.net.inst
+    targets = np.array([f.savings_target_gbp if f.savings_target_gbp is not None else np.nan
+                        for f in inst.forces])
+    forces = np.nonzero(~np.isnan(targets))[0]
+    if len(forces):
+        r, c, v = _plan_cost_terms(ctx, forces)
+        ctx.b.add_rows("savings", [(ctx.net.force_ids[i],) for i in forces], r, c, v, -np.inf,
+                       baseline[forces] - force_const[forces] - targets[forces])
+    total = inst.objective.aggregate_savings_target_gbp
+    if total is not None:
+        cols = np.concatenate(ctx.x + ctx.y)
+        vals = np.concatenate(ctx.arc_coef + [ctx.net.alpha * fd.fixed + fd.setup
+                                              for fd in ctx.net.functions])
+        ctx.b.add_rows("savings_total", [("all",)], np.zeros(len(cols)), cols, vals, -np.inf,
+                       float(baseline.sum() - force_const.sum() - total))
+
+
+def _officer_delta(fd: FunctionData) -> np.ndarray:
+    """Officers returned to the frontline per arc: o_si - rho_s d_si."""
+    return fd.officers[fd.arc_force] - fd.fn.officers_per_unit * fd.demand[fd.arc_force]
+
+
+def frontline_floors(ctx: _Ctx) -> None:
+    """L_i + sum_a (o_si - rho_s d_si)(x_a - x0_a) >= Lmin_i."""
+    inst = ctx.net.inst
+    forces = [i for i, f in enumerate(inst.forces) if f.frontline_floor_fte is not None]
+    if not forces:
+        return
+    pos = np.full(ctx.net.n_forces, -1)
+    pos[forces] = np.arange(len(forces))
+    rhs = np.array([inst.forces[i].frontline_floor_fte - inst.forces[i].frontline_officers_fte
+                    for i in forces])
+    R, Cc, V = [], [], []
+    for fd, x, _ in ctx.arcs():
+        delta = _officer_delta(fd)
+        sel = pos[fd.arc_force] >= 0
+        R.append(pos[fd.arc_force[sel]])
+        Cc.append(x[sel])
+        V.append(delta[sel])
+        np.add.at(rhs, pos[fd.arc_force[sel]], (delta * fd.status_quo)[sel])
+    ctx.b.add_rows("frontline", [(ctx.net.force_ids[i],) for i in forces],
+                   np.concatenate(R) if R else [], np.concatenate(Cc) if Cc else [],
+                   np.concatenate(V) if V else [], rhs, np.inf)
+
+
+def needs_allocation(net: Network) -> bool:
+    """Per-force charges enter the model only through per-force targets or the ratio objective."""
+    inst = net.inst
+    return (any(f.savings_target_gbp is not None for f in inst.forces)
+            or inst.objective.sense == "max_min_savings_ratio")
+
+
+def build_formulation(net: Network) -> Formulation:
+    """The whole model: the families of SPEC section 3 in order, then the objective.
+
+    Local policing (family 7) has no variables: network.build_network gives
+    non-shareable functions no arcs, and their cost enters as the constant
+    ``alpha * L^loc_i`` in every force's baseline and plan.
+    """
+    ctx = _Ctx(net)
+    declare_variables(ctx)
+    assignment(ctx)
+    linking(ctx)
+    host_membership(ctx)
+    unit_size(ctx)
+    capacity(ctx)
+    unit_count(ctx)
+    existing_units(ctx)
+    forbidden_partners(ctx)
+    if needs_allocation(net):
+        allocation(ctx)
+    else:
+        ctx.z = [None] * len(net.functions)
+    force_const = net.alpha * (net.local_cost + net.shareable_cost)
+    baseline = _status_quo_baseline(net, ctx.arc_coef)
+    savings_targets(ctx, baseline, force_const)
+    frontline_floors(ctx)
+
+    # objective: total horizon cost  sum_i plan_i = const + sum_a coef_a x_a + sum_sh C_sh y_sh
+    for fd, x, y, coef in zip(net.functions, ctx.x, ctx.y, ctx.arc_coef):
+        ctx.b.add_objective(x, coef)
+        ctx.b.add_objective(y, net.alpha * fd.fixed + fd.setup)
+    primary = _primary_objective(ctx, baseline, force_const)
+    lp = ctx.b.build(obj_offset=float(force_const.sum()))
+    return Formulation(net, lp, ctx.x, ctx.y, ctx.arc_coef, force_const, baseline, primary,
+                       uses_allocation=any(z is not None for z in ctx.z))
+
+
+def _primary_objective(ctx: _Ctx, baseline, force_const) -> tuple[np.ndarray, float] | None:
+    """The objective maximised before cost when the instance asks for another sense.
+
+    max_frontline: sum_i sum_a (o - rho d)_a x_a (total frontline officers, less a constant).
+    max_min_savings_ratio: a free variable w with plan_i(x) - force_const_i + w baseline_i
+    <= baseline_i - force_const_i, i.e. Savings_i >= w baseline_i for every force.
+    """
+    sense = ctx.net.inst.objective.sense
+    if sense == "min_cost":
+        return None
+    if sense == "max_frontline":
+        n_before = ctx.b.n_cols
+        vec = np.zeros(n_before)
+        for fd, x, _ in ctx.arcs():
+            vec[x] += _officer_delta(fd)
+        offset = sum(f.frontline_officers_fte for f in ctx.net.inst.forces)
+        offset -= sum(float(_officer_delta(fd) @ fd.status_quo) for fd in ctx.net.functions)
+        return vec, float(offset)
+    w = ctx.b.add_vars("ratio", [("min",)], -np.inf, 1.0)
+    forces = np.arange(ctx.net.n_forces)
+    r, c, v = _plan_cost_terms(ctx, forces)
+    r = np.concatenate([r, forces])
+    c = np.concatenate([c, np.full(len(forces), w[0])])
+    v = np.concatenate([v, baseline])
+    ctx.b.add_rows("ratio", [(f,) for f in ctx.net.force_ids], r, c, v, -np.inf,
+                   baseline - force_const)
+    vec = np.zeros(ctx.b.n_cols)
+    vec[w[0]] = 1.0
+    return vec, 0.0

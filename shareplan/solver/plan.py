@@ -1,0 +1,183 @@
+"""The plan: one result type for every solve, and its stable JSON contract.
+
+Per force i, from the solution x (SPEC section 3, notation of formulation.py):
+``plan_i = alpha(L^loc_i + sum_s c_si) + sum_a coef_a x_a + sum_{(s,h)} C_sh k_si x_sih / sum_j k_sj x_sjh``,
+``Savings_i = baseline_i - plan_i``, ``frontline_i = L_i + sum_a (o - rho d)_a (x_a - x0_a)``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+
+from .backends.base import Status
+
+PLAN_SCHEMA_VERSION = 1
+MONEY_DP = 2
+FTE_DP = 3
+FRACTION_DP = 6
+
+
+@dataclass
+class Member:
+    force: str
+    fraction: float  # 1 for a whole force; share of its demand when divisible
+    annual_gbp: float  # running cost plus its share of the unit's fixed cost, per year
+    one_off_gbp: float  # transition plus its share of set-up
+
+
+@dataclass
+class Unit:
+    function: str
+    site: str
+    members: list[Member]
+    annual_cost_gbp: float  # F_sh + sum of members' running costs
+    one_off_cost_gbp: float  # G_sh + members' transitions
+    demand: float
+    capacity: float | None
+    existing: bool
+
+
+@dataclass
+class ForceResult:
+    force: str
+    name: str
+    baseline_gbp: float  # horizon cost of the status quo
+    plan_gbp: float  # horizon cost under the plan
+    savings_gbp: float
+    target_gbp: float | None
+    one_off_gbp: float
+    frontline_fte: float
+    floor_fte: float | None
+    shared: dict[str, str]  # function -> host site
+
+
+@dataclass
+class Plan:
+    status: Status
+    objective: float | None
+    bound: float | None
+    gap: float | None
+    backend: str
+    solver: dict
+    instance_name: str
+    instance_sha256: str
+    options: dict
+    times: dict
+    horizon_years: int
+    currency: str = "GBP"
+    units: list[Unit] = field(default_factory=list)
+    forces: list[ForceResult] = field(default_factory=list)
+    message: str = ""
+    explanation: list[dict] = field(default_factory=list)
+    schema_version: int = PLAN_SCHEMA_VERSION
+
+    @property
+    def has_solution(self) -> bool:
+        return self.status in (Status.OPTIMAL, Status.FEASIBLE)
+
+    def to_dict(self) -> dict:
+        d = asdict(self)
+        d["status"] = self.status.value
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict) -> Plan:
+        d = dict(d)
+        d["status"] = Status(d["status"])
+        d["units"] = [Unit(**{**u, "members": [Member(**m) for m in u["members"]]})
+                      for u in d.get("units", [])]
+        d["forces"] = [ForceResult(**f) for f in d.get("forces", [])]
+        return cls(**d)
+
+    def units_table(self):
+        import pandas as pd
+
+        rows = [{"function": u.function, "site": u.site,
+                 "members": ", ".join(m.force if m.fraction >= 1 - 1e-9 else
+                                      f"{m.force} ({m.fraction:.0%})" for m in u.members),
+                 "annual_cost_gbp": u.annual_cost_gbp, "one_off_cost_gbp": u.one_off_cost_gbp,
+                 "demand": u.demand, "capacity": u.capacity, "existing": u.existing}
+                for u in self.units]
+        return pd.DataFrame(rows, columns=["function", "site", "members", "annual_cost_gbp",
+                                           "one_off_cost_gbp", "demand", "capacity", "existing"])
+
+    def forces_table(self):
+        import pandas as pd
+
+        rows = [{k: v for k, v in asdict(f).items() if k != "shared"} for f in self.forces]
+        return pd.DataFrame(rows, columns=[k for k in ForceResult.__dataclass_fields__
+                                           if k != "shared"])
+
+
+def _r(value: float, dp: int) -> float:
+    out = round(float(value), dp)
+    return 0.0 if out == 0 else out  # no "-0.0" in files
+
+
+def clean_solution(x: np.ndarray, integer: np.ndarray) -> np.ndarray:
+    """Round integer columns and snap near-0/1 fractions so reports are exact."""
+    x = np.asarray(x, dtype=float).copy()
+    x[integer] = np.round(x[integer])
+    x[np.abs(x) < 1e-7] = 0.0
+    x[np.abs(x - 1) < 1e-7] = 1.0
+    return np.clip(x, 0.0, None)
+
+
+def read_solution(form, x: np.ndarray) -> tuple[list[Unit], list[ForceResult]]:
+    """Units and per-force figures from the x of a built formulation (vectorised costing)."""
+    net = form.net
+    inst = net.inst
+    n = net.n_forces
+    plan_cost = form.force_const.copy()
+    one_off = np.zeros(n)
+    frontline = np.array([f.frontline_officers_fte for f in inst.forces], dtype=float)
+    shared: list[dict[str, str]] = [{} for _ in range(n)]
+    units: list[Unit] = []
+    existing_hosts = {(fd.fn.id, fd.hosts[u.host]) for fd in net.functions for u in fd.existing}
+    for fd, xcols, coef in zip(net.functions, form.x, form.arc_coef):
+        xa = x[xcols]
+        np.add.at(plan_cost, fd.arc_force, coef * xa)
+        np.add.at(one_off, fd.arc_force, fd.arc_transition * xa)
+        delta = fd.officers[fd.arc_force] - fd.fn.officers_per_unit * fd.demand[fd.arc_force]
+        np.add.at(frontline, fd.arc_force, delta * (xa - fd.status_quo))
+        for h in np.unique(fd.arc_host[xa > 1e-9]):
+            at = np.nonzero((fd.arc_host == h) & (xa > 1e-9))[0]
+            forces = fd.arc_force[at]
+            keys = fd.key[forces] * xa[at]
+            shares = keys / keys.sum()
+            fixed_share = net.alpha * fd.fixed[h] * shares
+            setup_share = fd.setup[h] * shares
+            np.add.at(plan_cost, forces, fixed_share + setup_share)
+            np.add.at(one_off, forces, setup_share)
+            running = fd.arc_annual[at] * xa[at]
+            members = []
+            order = np.argsort([net.force_ids[i] for i in forces], kind="stable")
+            for k in order:
+                i = forces[k]
+                members.append(Member(
+                    force=net.force_ids[i], fraction=_r(xa[at[k]], FRACTION_DP),
+                    annual_gbp=_r(running[k] + fd.fixed[h] * shares[k], MONEY_DP),
+                    one_off_gbp=_r(fd.arc_transition[at[k]] * xa[at[k]] + setup_share[k],
+                                   MONEY_DP)))
+                shared[i][fd.fn.id] = fd.hosts[h]
+            units.append(Unit(
+                function=fd.fn.id, site=fd.hosts[h], members=members,
+                annual_cost_gbp=_r(fd.fixed[h] + running.sum(), MONEY_DP),
+                one_off_cost_gbp=_r(fd.setup[h] + (fd.arc_transition[at] * xa[at]).sum(),
+                                    MONEY_DP),
+                demand=_r((fd.demand[forces] * xa[at]).sum(), FTE_DP),
+                capacity=None if not np.isfinite(fd.capacity[h]) else float(fd.capacity[h]),
+                existing=(fd.fn.id, fd.hosts[h]) in existing_hosts))
+    forces_out = []
+    for i, f in enumerate(inst.forces):
+        forces_out.append(ForceResult(
+            force=f.id, name=f.name or f.id, baseline_gbp=_r(form.baseline[i], MONEY_DP),
+            plan_gbp=_r(plan_cost[i], MONEY_DP),
+            savings_gbp=_r(form.baseline[i] - plan_cost[i], MONEY_DP),
+            target_gbp=f.savings_target_gbp, one_off_gbp=_r(one_off[i], MONEY_DP),
+            frontline_fte=_r(frontline[i], FTE_DP), floor_fte=f.frontline_floor_fte,
+            shared=dict(sorted(shared[i].items()))))
+    units.sort(key=lambda u: (u.function, u.site))
+    return units, forces_out
