@@ -90,7 +90,7 @@ def assignment(ctx: _Ctx) -> None:
         must = np.array([not fd.fn.standalone_allowed or (fd.fn.id, i) in ctx.net.must_share
                          for i in range(n)])
         ctx.b.add_rows("assign", [(fd.fn.id, f) for f in ctx.net.force_ids], fd.arc_force, x,
-                       1.0, must.astype(float), 1.0)
+                       1.0, np.where(must, 1.0, -np.inf), 1.0)
 
 
 def linking(ctx: _Ctx) -> None:

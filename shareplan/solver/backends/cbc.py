@@ -24,14 +24,12 @@ def _cbc_path() -> str:
     return cbcbox.cbc_bin_path()
 
 
-def _cbc_version(path: str) -> str:
-    try:
-        with open(path, "rb") as fh:
-            blob = fh.read()
-        m = re.search(rb"CBC (?:version )?(devel \(git:[0-9a-f]+\)|[0-9]+\.[0-9]+\.[0-9]+)", blob)
-        return m.group(1).decode() if m else "unknown"
-    except OSError:
-        return "unknown"
+def _cbc_version(log: str) -> str:
+    """CBC's own banner line ('CBC devel (git:146ce89)') plus the cbcbox wheel version."""
+    from importlib.metadata import version
+
+    m = re.search(r"CBC ([^\n—]*?)\s*(?:—|\n)", log)
+    return f"{m.group(1).strip() if m else 'unknown'} (cbcbox {version('cbcbox')})"
 
 
 def to_pulp(lp: LinearProgram):
@@ -107,7 +105,7 @@ class CbcBackend(Backend):
             os.unlink(log_path)
         elapsed = time.perf_counter() - t0
         info = _parse_log(log)
-        version = _cbc_version(path)
+        version = _cbc_version(log)
         sign = -1.0 if lp.maximize else 1.0
         if prob.status == pulp.LpStatusInfeasible or info["infeasible"]:
             return BackendResult(Status.INFEASIBLE, None, None, None, "CBC", version, elapsed, log)

@@ -1,0 +1,242 @@
+"""The ``solve`` command line (click).
+
+Exit codes: 0 a plan (optimal, or feasible with its gap); 2 bad usage or invalid
+input; 3 proven infeasible; 4 no plan within the limits; 5 ``check`` found
+violations, ``compare`` found disagreeing optima; 1 internal error.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+import sys
+from pathlib import Path
+
+import click
+
+EXIT_OK, EXIT_INTERNAL, EXIT_USAGE, EXIT_INFEASIBLE, EXIT_NO_PLAN, EXIT_CHECK = 0, 1, 2, 3, 4, 5
+
+
+def _bundled(path: str) -> Path:
+    """A path as given, or the bundled instance of that name (``bch-2013``)."""
+    p = Path(path)
+    if p.exists() or p.is_absolute():
+        return p
+    name = p.name if p.suffix == ".json" else p.name + ".json"
+    for root in (Path(__file__).parent / "instances", Path(__file__).parents[1] / "instances"):
+        if (root / name).exists():
+            return root / name
+    return p
+
+
+def _fail(message: str, code: int) -> None:
+    click.echo(message.rstrip(), err=True)
+    sys.exit(code)
+
+
+def guarded(fn):
+    """Turn expected errors into a message and an exit code; --debug shows the traceback."""
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        from .models.load import InstanceError
+        from .solver.backends.base import BackendError
+
+        try:
+            return fn(*args, **kwargs)
+        except InstanceError as exc:
+            _fail(str(exc), EXIT_USAGE)
+        except (BackendError, KeyError) as exc:
+            _fail(f"error: {exc.args[0] if exc.args else exc}", EXIT_USAGE)
+        except (click.exceptions.Exit, click.ClickException, SystemExit):
+            raise
+        except Exception as exc:  # noqa: BLE001 - the last line of defence
+            if os.environ.get("SHAREPLAN_DEBUG"):
+                raise
+            _fail(f"internal error: {type(exc).__name__}: {exc}\n"
+                  "(set SHAREPLAN_DEBUG=1 for the traceback; please report it)", EXIT_INTERNAL)
+
+    return wrapper
+
+
+class DefaultGroup(click.Group):
+    """``solve INSTANCE ...`` runs the ``run`` command; ``solve CMD ...`` runs CMD."""
+
+    def parse_args(self, ctx, args):
+        if args and args[0] not in self.commands and args[0] not in ("--help", "-h"):
+            args = ["run", *args]
+        return super().parse_args(ctx, args)
+
+
+@click.group(cls=DefaultGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="shareplan")
+def cli():
+    """Plan which police support functions to share, with whom, and where.
+
+    \b
+    solve INSTANCE            solve and print the plan (see 'solve run --help')
+    solve check INSTANCE PLAN verify a plan independently
+    """
+
+
+def solver_options(fn):
+    """--backend, --time-limit, --gap, --threads, --seed, --log."""
+    from .solver.backends import DEFAULT_BACKEND, REGISTRY
+
+    decorators = [
+        click.option("--backend", type=click.Choice(list(REGISTRY)), default=DEFAULT_BACKEND,
+                     show_default=True, help="Solver backend."),
+        click.option("--time-limit", type=click.FloatRange(min=0, min_open=True),
+                     help="Seconds; a run cut short reports 'feasible' with its gap."),
+        click.option("--gap", type=click.FloatRange(min=0), default=1e-6, show_default=True,
+                     help="Relative MIP gap on the decision-dependent cost."),
+        click.option("--threads", type=click.IntRange(min=1), default=1, show_default=True),
+        click.option("--seed", type=int, default=0, show_default=True),
+        click.option("--log", is_flag=True, help="Show the solver's log."),
+    ]
+    for dec in reversed(decorators):
+        fn = dec(fn)
+    return fn
+
+
+def make_options(time_limit, gap, threads, seed, log):
+    from .solver.backends.base import SolveOptions
+
+    return SolveOptions(time_limit=time_limit, gap=gap, threads=threads, seed=seed, log=log)
+
+
+def exit_code_for(status) -> int:
+    from .solver.backends.base import Status
+
+    return {Status.OPTIMAL: EXIT_OK, Status.FEASIBLE: EXIT_OK, Status.INFEASIBLE: EXIT_INFEASIBLE,
+            Status.UNBOUNDED: EXIT_INFEASIBLE, Status.NO_SOLUTION: EXIT_NO_PLAN,
+            Status.ERROR: EXIT_INTERNAL}[status]
+
+
+@cli.command("run")
+@click.argument("instance", type=str)
+@solver_options
+@click.option("--out", type=click.Path(dir_okay=False), help="Write the plan JSON here.")
+@click.option("--csv", "csv_dir", type=click.Path(file_okay=False),
+              help="Write units.csv and forces.csv into this directory.")
+@click.option("--json", "as_json", is_flag=True, help="Print the plan JSON on stdout.")
+@click.option("--quiet", "-q", is_flag=True, help="Print nothing but errors.")
+@guarded
+def run_cmd(instance, backend, time_limit, gap, threads, seed, log, out, csv_dir, as_json,
+            quiet):
+    """Solve INSTANCE (a file, or a bundled name such as bch-2013) and print the plan."""
+    from .io import atomic_write_json
+    from .models.load import load_instance
+    from .solver.run import solve_instance
+
+    inst, digest = load_instance(_bundled(instance))
+    options = make_options(time_limit, gap, threads, seed, log)
+    plan = solve_instance(inst, backend, options, digest=digest)
+    if out:
+        atomic_write_json(out, plan.to_dict())
+    if csv_dir and plan.has_solution:
+        from .report import write_csv
+
+        write_csv(plan, csv_dir)
+    if as_json:
+        click.echo(json.dumps(plan.to_dict(), indent=2, ensure_ascii=False))
+    elif not quiet:
+        from .report import print_plan
+
+        print_plan(plan)
+    sys.exit(exit_code_for(plan.status))
+
+
+@cli.command("validate")
+@click.argument("instance", type=str)
+@guarded
+def validate_cmd(instance):
+    """Check INSTANCE against the schema and every rule; exit 2 with the problems."""
+    from .models.load import load_instance
+
+    inst, digest = load_instance(_bundled(instance))
+    shareable = sum(1 for s in inst.functions if s.shareable)
+    click.echo(f"{instance}: valid ({len(inst.forces)} forces, {shareable} shareable and "
+               f"{len(inst.functions) - shareable} local functions, {len(inst.sites)} sites; "
+               f"sha256 {digest[:12]})")
+
+
+@cli.command("schema")
+@click.option("--out", type=click.Path(dir_okay=False), help="Write the schema here.")
+def schema_cmd(out):
+    """Print the JSON Schema of instance files (for editors)."""
+    from .io import atomic_write_json
+    from .models.instance import Instance
+
+    schema = Instance.model_json_schema()
+    if out:
+        atomic_write_json(out, schema)
+    else:
+        click.echo(json.dumps(schema, indent=2))
+
+
+@cli.command("export")
+@click.argument("instance", type=str)
+@click.option("--lp", "lp_path", type=click.Path(dir_okay=False), help="Write an LP file.")
+@click.option("--mps", "mps_path", type=click.Path(dir_okay=False), help="Write an MPS file.")
+@guarded
+def export_cmd(instance, lp_path, mps_path):
+    """Write the model of INSTANCE with readable names (x(custody,herts,wgc), link(...))."""
+    if not (lp_path or mps_path):
+        raise click.UsageError("give --lp FILE or --mps FILE")
+    import tempfile
+
+    from .io import atomic_write_bytes
+    from .models.load import load_instance
+    from .models.network import build_network
+    from .solver.backends.highs import write_model
+    from .solver.formulation import build_formulation
+
+    inst, _ = load_instance(_bundled(instance))
+    lp = build_formulation(build_network(inst)).lp
+    for path, suffix in ((lp_path, ".lp"), (mps_path, ".mps")):
+        if path:
+            with tempfile.TemporaryDirectory() as tmp:
+                scratch = Path(tmp) / f"model{suffix}"
+                write_model(lp, str(scratch))
+                atomic_write_bytes(path, scratch.read_bytes())
+            click.echo(f"wrote {path} ({lp.n_cols} variables, {lp.n_rows} constraints)")
+
+
+@cli.command("check")
+@click.argument("instance", type=str)
+@click.argument("plan_file", type=click.Path(dir_okay=False))
+@click.option("--json", "as_json", is_flag=True, help="Violations as JSON on stdout.")
+@guarded
+def check_cmd(instance, plan_file, as_json):
+    """Verify PLAN_FILE against INSTANCE without any solver; exit 5 on violations."""
+    from .models.load import InstanceError, Problem, load_instance, parse_json_text
+    from .solver.checker import check_plan
+
+    inst, _ = load_instance(_bundled(instance))
+    try:
+        text = Path(plan_file).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InstanceError([Problem("", f"cannot read plan: {exc}")], plan_file) from None
+    plan = parse_json_text(text, plan_file)
+    violations = check_plan(inst, plan)
+    if as_json:
+        click.echo(json.dumps([{"rule": v.rule, "where": v.where, "message": v.message}
+                               for v in violations], indent=2))
+    elif violations:
+        click.echo(f"{plan_file}: {len(violations)} violation(s)")
+        for v in violations:
+            click.echo(f"  [{v.rule}] {v.where}: {v.message}")
+    else:
+        click.echo(f"{plan_file}: plan checks out against {instance} "
+                   "(every constraint and cost recomputed)")
+    sys.exit(EXIT_CHECK if violations else EXIT_OK)
+
+
+def main() -> None:
+    cli(prog_name="solve")
+
+
+if __name__ == "__main__":
+    main()
