@@ -34,7 +34,7 @@ def print_plan(plan: Plan, console: Console | None = None) -> None:
     gap = "-" if plan.gap is None else f"{plan.gap:.2e}"
     con.print(f"[bold]{plan.instance_name}[/bold]: [bold]{plan.status.value}[/bold] "
               f"({plan.backend}: {plan.solver.get('name', '')} {plan.solver.get('version', '')})")
-    if plan.message:
+    if plan.message and not plan.explanation:
         con.print(plan.message)
     years = f"{plan.horizon_years} year" + ("s" if plan.horizon_years != 1 else "")
     con.print(f"objective (total cost over {years}): {money(plan.objective)}"

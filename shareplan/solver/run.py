@@ -45,21 +45,31 @@ def _solve_lexicographic(form: Formulation, backend, options: SolveOptions) -> B
     return second
 
 
-def solve_formulation(form: Formulation, backend_name: str, options: SolveOptions
-                      ) -> BackendResult:
-    conflicts = form.lp.empty_row_conflicts()
+def solve_programme(lp: LinearProgram, backend_name: str, options: SolveOptions
+                    ) -> BackendResult:
+    """One solve; rows that cannot hold whatever x is are reported without a solver."""
+    conflicts = lp.empty_row_conflicts()
     if conflicts:
         return BackendResult(Status.INFEASIBLE, None, None, None, "presolve", "", 0.0,
                              message="rows with no possible terms: " + ", ".join(conflicts[:5]))
-    backend = get_backend(backend_name)
-    if form.primary is not None:
-        return _solve_lexicographic(form, backend, options)
-    return backend.solve(form.lp, options)
+    return get_backend(backend_name).solve(lp, options)
+
+
+def solve_formulation(form: Formulation, backend_name: str, options: SolveOptions
+                      ) -> BackendResult:
+    if form.primary is not None and not form.lp.empty_row_conflicts():
+        return _solve_lexicographic(form, get_backend(backend_name), options)
+    return solve_programme(form.lp, backend_name, options)
 
 
 def solve_instance(inst: Instance, backend: str = DEFAULT_BACKEND,
-                   options: SolveOptions | None = None, digest: str | None = None) -> Plan:
-    """Build, solve and read back one instance; the plan carries its provenance."""
+                   options: SolveOptions | None = None, digest: str | None = None,
+                   explain: bool = True) -> Plan:
+    """Build, solve and read back one instance; the plan carries its provenance.
+
+    An infeasible instance gets ``plan.explanation`` (see :mod:`.explain`) unless
+    ``explain`` is false (sweeps, which only need the status).
+    """
     options = options or SolveOptions()
     t0 = time.perf_counter()
     form = build_formulation(build_network(inst))
@@ -75,6 +85,12 @@ def solve_instance(inst: Instance, backend: str = DEFAULT_BACKEND,
     if res.x is not None and res.status in (Status.OPTIMAL, Status.FEASIBLE):
         x = clean_solution(res.x, form.lp.integer)
         plan.units, plan.forces = read_solution(form, x)
+    elif res.status is Status.INFEASIBLE and explain:
+        from .explain import explain_infeasible
+
+        plan.explanation = explain_infeasible(form, backend, options)
+        plan.message = "proven infeasible: " + "; ".join(
+            e["message"] for e in plan.explanation[:3])
     plan.times = {"build_s": round(build_s, 4), "solve_s": round(res.solve_s, 4),
                   "total_s": round(time.perf_counter() - t0, 4)}
     return plan
