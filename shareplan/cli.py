@@ -211,15 +211,11 @@ def export_cmd(instance, lp_path, mps_path):
 @guarded
 def check_cmd(instance, plan_file, as_json):
     """Verify PLAN_FILE against INSTANCE without any solver; exit 5 on violations."""
-    from .models.load import InstanceError, Problem, load_instance, parse_json_text
+    from .models.load import load_instance
     from .solver.checker import check_plan
 
     inst, _ = load_instance(_bundled(instance))
-    try:
-        text = Path(plan_file).read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InstanceError([Problem("", f"cannot read plan: {exc}")], plan_file) from None
-    plan = parse_json_text(text, plan_file)
+    plan = _read_plan(plan_file)
     violations = check_plan(inst, plan)
     if as_json:
         click.echo(json.dumps([{"rule": v.rule, "where": v.where, "message": v.message}
@@ -232,6 +228,99 @@ def check_cmd(instance, plan_file, as_json):
         click.echo(f"{plan_file}: plan checks out against {instance} "
                    "(every constraint and cost recomputed)")
     sys.exit(EXIT_CHECK if violations else EXIT_OK)
+
+
+@cli.command("compare")
+@click.argument("instance", type=str)
+@click.option("--backends", default="cbc,ortools", show_default=True,
+              help="Comma-separated backends to run side by side.")
+@click.option("--time-limit", type=click.FloatRange(min=0, min_open=True))
+@click.option("--gap", type=click.FloatRange(min=0), default=1e-6, show_default=True)
+@click.option("--threads", type=click.IntRange(min=1), default=1, show_default=True)
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="Results as JSON on stdout.")
+@guarded
+def compare_cmd(instance, backends, time_limit, gap, threads, seed, as_json):
+    """Solve INSTANCE on several backends; exit 5 when proven optima disagree."""
+    from .analysis import diff_plans, optima_disagree, provenance
+    from .models.load import load_instance
+    from .solver.backends import REGISTRY
+    from .solver.backends.base import BackendError
+    from .solver.run import solve_instance
+
+    names = [b.strip() for b in backends.split(",") if b.strip()]
+    unknown = [b for b in names if b not in REGISTRY]
+    if unknown or not names:
+        raise click.BadParameter(f"unknown backend(s) {unknown}; choose from "
+                                 f"{', '.join(REGISTRY)}", param_hint="--backends")
+    inst, digest = load_instance(_bundled(instance))
+    options = make_options(time_limit, gap, threads, seed, False)
+    plans = []
+    for name in names:
+        try:
+            plans.append(solve_instance(inst, name, options, digest=digest).to_dict())
+        except BackendError as exc:
+            plans.append({"backend": name, "status": "error", "message": str(exc),
+                          "objective": None, "bound": None, "gap": None, "times": {},
+                          "solver": {}, "units": [], "forces": []})
+    disagreements = optima_disagree(plans, gap)
+    solved = [p for p in plans if p["status"] in ("optimal", "feasible")]
+    base = solved[0] if solved else plans[0]
+    diffs = {p["backend"]: diff_plans(base, p).changes for p in solved if p is not base}
+    if as_json:
+        click.echo(json.dumps({"instance": inst.name, "instance_sha256": digest,
+                               "runs": [{**provenance(p), "bound": p.get("bound"),
+                                         "gap": p.get("gap"), "message": p.get("message", "")}
+                                        for p in plans],
+                               "plan_differences": {"reference": base["backend"], **diffs},
+                               "disagreements": [{"a": a, "b": b, "difference": d}
+                                                 for a, b, d in disagreements]}, indent=2))
+    else:
+        from .report import print_comparison
+
+        print_comparison(inst.name, plans, base["backend"], diffs, disagreements)
+    sys.exit(EXIT_CHECK if disagreements else EXIT_OK)
+
+
+@cli.command("diff")
+@click.argument("plan_a", type=click.Path(dir_okay=False))
+@click.argument("plan_b", type=click.Path(dir_okay=False))
+@click.option("--json", "as_json", is_flag=True, help="The differences as JSON on stdout.")
+@guarded
+def diff_cmd(plan_a, plan_b, as_json):
+    """What changed from PLAN_A to PLAN_B, in planner terms."""
+    from dataclasses import asdict
+
+    from .analysis import diff_plans
+
+    plans = [_read_plan(p) for p in (plan_a, plan_b)]
+    diff = diff_plans(*plans)
+    if as_json:
+        click.echo(json.dumps({**asdict(diff), "identical": diff.identical}, indent=2))
+    else:
+        from .report import print_diff
+
+        print_diff(diff, plan_a, plan_b)
+
+
+def _read_plan(path: str) -> dict:
+    """A plan file's JSON, with the contract keys the analysis needs."""
+    from .models.load import InstanceError, Problem, parse_json_text
+
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InstanceError([Problem("", f"cannot read: {exc}")], path, "plan") from None
+    try:
+        plan = parse_json_text(text, path)
+    except InstanceError as exc:
+        raise InstanceError(exc.problems, path, "plan") from None
+    missing = [k for k in ("status", "units", "forces") if not isinstance(plan, dict)
+               or k not in plan]
+    if missing:
+        raise InstanceError([Problem(k, "missing; is this a plan file written by "
+                                        "'solve --out'?") for k in missing], path, "plan")
+    return plan
 
 
 def main() -> None:

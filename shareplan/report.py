@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 from rich.console import Console
@@ -9,6 +10,11 @@ from rich.table import Table
 
 from .io import atomic_write_csv
 from .solver.plan import Plan
+
+
+def make_console() -> Console:
+    """Rich console; 120 columns when not a terminal so piped tables stay legible."""
+    return Console(highlight=False, width=None if sys.stdout.isatty() else 120)
 
 
 def money(value: float | None) -> str:
@@ -30,7 +36,7 @@ def fte(value: float | None) -> str:
 
 def print_plan(plan: Plan, console: Console | None = None) -> None:
     """Status line, shared units, standalone functions, per-force figures, times."""
-    con = console or Console(highlight=False)
+    con = console or make_console()
     gap = "-" if plan.gap is None else f"{plan.gap:.2e}"
     con.print(f"[bold]{plan.instance_name}[/bold]: [bold]{plan.status.value}[/bold] "
               f"({plan.backend}: {plan.solver.get('name', '')} {plan.solver.get('version', '')})")
@@ -83,3 +89,62 @@ def write_csv(plan: Plan, directory: str | Path) -> list[Path]:
                      [[f.force, f.name, f.baseline_gbp, f.plan_gbp, f.savings_gbp, f.target_gbp,
                        f.one_off_gbp, f.frontline_fte, f.floor_fte] for f in plan.forces])
     return [units_path, forces_path]
+
+
+def print_comparison(name: str, plans: list[dict], reference: str, diffs: dict,
+                     disagreements: list, console: Console | None = None) -> None:
+    """One row per backend: status, objective, bound, gap, times; then plan differences."""
+    con = console or make_console()
+    table = Table(title=f"{name}: backends side by side", title_justify="left")
+    for col in ("backend", "solver", "status", "objective", "bound", "gap", "build s",
+                "solve s"):
+        table.add_column(col, justify="left" if col in ("backend", "solver", "status")
+                         else "right")
+    for p in plans:
+        t = p.get("times") or {}
+        solver = p.get("solver") or {}
+        gap = "-" if p.get("gap") is None else f"{p['gap']:.1e}"
+        table.add_row(p["backend"], solver.get("name", ""),
+                      p["status"], money(p.get("objective")), money(p.get("bound")), gap,
+                      f"{t.get('build_s', 0):.3f}", f"{t.get('solve_s', 0):.3f}")
+    con.print(table)
+    for p in plans:
+        if p.get("message"):
+            con.print(f"{p['backend']}: {p['message']}")
+    for backend, changes in diffs.items():
+        if changes:
+            con.print(f"plan of {backend} differs from {reference}'s:")
+            for line in changes:
+                con.print(f"  - {line}")
+        else:
+            con.print(f"plan of {backend}: same units as {reference}'s")
+    for a, b, d in disagreements:
+        con.print(f"[bold red]DISAGREE[/bold red]: {a} and {b} both claim optimal, "
+                  f"objectives differ by {money(d)}")
+    if not disagreements:
+        con.print("proven optima agree within tolerance")
+
+
+def print_diff(diff, label_a: str, label_b: str, console: Console | None = None) -> None:
+    """The planner's summary of two plans: sharing changes, then each force's figures."""
+    con = console or make_console()
+    if not diff.same_instance:
+        con.print("[yellow]note[/yellow]: the plans were made from different instance files")
+    con.print(f"From {label_a} to {label_b}:")
+    if diff.identical:
+        con.print("  the same functions are shared by the same forces at the same sites")
+    for line in diff.changes:
+        con.print(f"  - {line}")
+    table = Table(title="Forces", title_justify="left")
+    for col in ("force", "savings A", "savings B", "change", "frontline A", "frontline B"):
+        table.add_column(col, justify="left" if col == "force" else "right")
+    for f in diff.forces:
+        a, b = f["savings_a"], f["savings_b"]
+        change = money(b - a) if a is not None and b is not None else "-"
+        table.add_row(f["name"], money(a), money(b), change, fte(f["frontline_a"]),
+                      fte(f["frontline_b"]))
+    con.print(table)
+    for p in diff.provenance:
+        con.print(f"{p['plan']}: {p['instance']} ({(p['instance_sha256'] or '')[:12]}), "
+                  f"{p['backend']} {p['solver']}, status {p['status']}, "
+                  f"objective {money(p['objective'])}, options {p['options']}")

@@ -21,11 +21,11 @@ MAX_INSTANCE_BYTES = 64 * 1024 * 1024
 class InstanceError(Exception):
     """An instance that cannot be used, with every problem found."""
 
-    def __init__(self, problems: list[Problem], source: str = ""):
+    def __init__(self, problems: list[Problem], source: str = "", what: str = "instance"):
         self.problems = problems
         self.source = source
         head = f"{source}: " if source else ""
-        super().__init__(head + "invalid instance\n" + "\n".join(f"  {p}" for p in problems))
+        super().__init__(head + f"invalid {what}\n" + "\n".join(f"  {p}" for p in problems))
 
 
 def _reject_constant(name: str) -> float:

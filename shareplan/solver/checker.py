@@ -558,8 +558,11 @@ def _unit_charges(data: _Data, s: str, h: str, xs: dict[str, float]) -> dict[str
 
 def _add_unit(data: _Data, figs: dict[str, _Figures], s: str, h: str, xs: dict[str, float],
               baseline: bool) -> None:
-    """Add one unit's charges: plan_i += coef + alpha F share + G' share (the baseline too when
-    it is an existing unit); one_off_i += t' x + G' share; frontline_i +/-= (o - rho d) x."""
+    """Add one unit's charges, cost_i = coef_i + alpha F share_i + G' share_i.
+
+    Plan unit: plan_i += cost_i, one_off_i += t' x + G' share, frontline_i += (o - rho d) x.
+    Existing unit (baseline): baseline_i += cost_i, frontline_i -= (o - rho d) x0.
+    """
     divisible = data.functions[s].divisible
     C = data.alpha * data.F(s, h) + data.G(s, h)
     for i, ch in _unit_charges(data, s, h, xs).items():
@@ -567,8 +570,7 @@ def _add_unit(data: _Data, figs: dict[str, _Figures], s: str, h: str, xs: dict[s
         fig = figs[i]
         if baseline:
             fig.baseline += cost
-            fig.plan += cost
-            fig.frontline -= data.delta(s, i) * xs[i]  # x0 taken out, put back below
+            fig.frontline -= data.delta(s, i) * xs[i]  # the status quo x0 is already in L_i
             continue
         fig.plan += cost
         fig.one_off += ch["transition"] + ch["setup"]
@@ -584,18 +586,12 @@ def _figures(data: _Data, units: list[_Unit]) -> dict[str, _Figures]:
     figs = _standalone(data)
     for e in data.inst.existing:
         _add_unit(data, figs, e.function, e.site, {m: 1.0 for m in e.members}, baseline=True)
-    for f in figs.values():  # the plan starts from standalone, not from the status quo
-        f.plan = data.alpha * sum(data.c(s, i) for s in data.functions for i in [_id(figs, f)])
     for u in units:
         xs: dict[str, float] = {}
         for mb in u.members:
             xs[mb.force] = xs.get(mb.force, 0.0) + mb.x
         _add_unit(data, figs, u.function, u.site, xs, baseline=False)
     return figs
-
-
-def _id(figs: dict[str, _Figures], fig: _Figures) -> str:
-    return next(i for i, f in figs.items() if f is fig)
 
 
 def _check_money(where: str, name: str, reported: float, value: float, tol: float,
@@ -627,8 +623,11 @@ def _check_unit_figures(data: _Data, units: list[_Unit], tol: float, out: _Out) 
         if len(xs) != len(u.members):
             continue  # a force listed twice: reported already, figures are ambiguous
         ch = _unit_charges(data, u.function, u.site, xs)
-        slack = FRACTION_SLACK * sum(abs(c["running"]) + abs(c["transition"]) + 1.0
-                                     for c in ch.values())
+        slack = 0.0
+        if data.functions[u.function].divisible:
+            slack = FRACTION_SLACK * sum(abs(c["running"]) + abs(c["transition"])
+                                         + data.alpha * data.F(u.function, u.site)
+                                         + data.G(u.function, u.site) for c in ch.values())
         expect = {"annual_cost_gbp": data.F(u.function, u.site)
                   + sum(c["running"] for c in ch.values()),
                   "one_off_cost_gbp": data.G(u.function, u.site)
@@ -718,12 +717,13 @@ def check_plan(inst: Instance, plan: dict, tol: float = 1e-6) -> list[Violation]
     if status not in SOLVED:
         return out.items
     data = _Data.of(inst)
+    ftol = max(tol, FRACTION_SLACK)  # fractions are rounded to 6 dp in plans
     units = _read_units(data, plan, out)
     reported = _read_forces(data, plan, out)
-    _check_units(data, units, tol, out)
-    _check_assignment(data, units, tol, out)
+    _check_units(data, units, ftol, out)
+    _check_assignment(data, units, ftol, out)
     _check_unit_count(data, units, out)
-    _check_existing(data, units, tol, out)
+    _check_existing(data, units, ftol, out)
     figs = _figures(data, units)
     _check_targets(data, figs, tol, out)
     _check_floors(data, figs, tol, out)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from importlib import import_module
 
-from .base import Backend, BackendError, BackendResult, SolveOptions, Status
+from .base import Backend, BackendError, BackendResult, SolveOptions, Status, preload_ortools
 
 REGISTRY: dict[str, tuple[str, str, dict]] = {
     "cbc": ("cbc", "CbcBackend", {}),
@@ -24,6 +24,7 @@ def get_backend(name: str) -> Backend:
         module, cls, kwargs = REGISTRY[name]
     except KeyError:
         raise KeyError(f"unknown backend '{name}'; choose from {', '.join(REGISTRY)}") from None
+    preload_ortools()
     return getattr(import_module(f"{__name__}.{module}"), cls)(**kwargs)
 
 

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import math
+import os
+import sys
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from enum import Enum
@@ -10,6 +13,30 @@ from enum import Enum
 import numpy as np
 
 from ..lp import LinearProgram
+
+
+def preload_ortools() -> None:
+    """Load OR-Tools' native library before anything loads highspy.
+
+    Both wheels carry a HiGHS build; if highspy's loads first (PuLP imports it
+    when present), OR-Tools' HiGHS engine segfaults in the same process. The
+    other order is safe, so every backend import goes through this first.
+    """
+    import ortools.linear_solver.python.model_builder_helper  # noqa: F401
+
+
+@contextlib.contextmanager
+def stdout_silenced():
+    """Silence file descriptor 1: HiGHS prints its banner there whatever the options."""
+    sys.stdout.flush()
+    saved = os.dup(1)
+    try:
+        with open(os.devnull, "wb") as null:
+            os.dup2(null.fileno(), 1)
+            yield
+    finally:
+        os.dup2(saved, 1)
+        os.close(saved)
 
 
 class Status(str, Enum):

@@ -6,48 +6,28 @@ programme's readable names.
 
 from __future__ import annotations
 
-import contextlib
-import os
-import sys
 import time
 
 import numpy as np
 
 from ..lp import LinearProgram
-from .base import Backend, BackendResult, SolveOptions, Status, honest_status
+from .base import (Backend, BackendResult, SolveOptions, Status, honest_status,
+                   preload_ortools, stdout_silenced)
 
 
 def import_highspy():
-    """highspy, loaded after OR-Tools' own HiGHS build.
-
-    Both wheels carry a HiGHS library; loading highspy's first makes OR-Tools'
-    HiGHS engine crash (segfault) in the same process, the other order is safe.
-    """
-    import ortools.linear_solver.python.model_builder_helper  # noqa: F401
+    """highspy, loaded after OR-Tools' own HiGHS build (see base.preload_ortools)."""
+    preload_ortools()
     import highspy
 
     return highspy
-
-
-@contextlib.contextmanager
-def _stdout_silenced():
-    """Silence file descriptor 1: the Highs constructor prints a banner there."""
-    sys.stdout.flush()
-    saved = os.dup(1)
-    try:
-        with open(os.devnull, "wb") as null:
-            os.dup2(null.fileno(), 1)
-            yield
-    finally:
-        os.dup2(saved, 1)
-        os.close(saved)
 
 
 def to_highs(lp: LinearProgram, names: bool = False, log: bool = False):
     """A Highs object holding lp; with names=True, columns and rows carry family(ids) names."""
     highspy = import_highspy()
 
-    with _stdout_silenced():
+    with stdout_silenced():
         h = highspy.Highs()
     h.setOptionValue("output_flag", bool(log))
     model = highspy.HighsLp()

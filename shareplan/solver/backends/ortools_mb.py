@@ -11,7 +11,8 @@ import time
 import numpy as np
 
 from ..lp import LinearProgram
-from .base import Backend, BackendError, BackendResult, SolveOptions, Status, honest_status
+from .base import (Backend, BackendError, BackendResult, SolveOptions, Status, honest_status,
+                   stdout_silenced)
 
 _ENGINES = {"scip": "SCIP", "highs": "HiGHS", "sat": "CP-SAT"}
 
@@ -69,7 +70,11 @@ class OrtoolsBackend(Backend):
             solver.set_time_limit_in_seconds(float(options.time_limit))
         solver.set_solver_specific_parameters(_parameters(self.engine, options))
         solver.enable_output(options.log)
-        code = solver.solve(model)
+        if options.log:
+            code = solver.solve(model)
+        else:
+            with stdout_silenced():
+                code = solver.solve(model)
         elapsed = time.perf_counter() - t0
         label = f"OR-Tools {_ENGINES[self.engine]}"
         S = mb.SolveStatus
