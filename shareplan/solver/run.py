@@ -62,35 +62,74 @@ def solve_formulation(form: Formulation, backend_name: str, options: SolveOption
     return solve_programme(form.lp, backend_name, options)
 
 
+_WORST_FIRST = (Status.ERROR, Status.INFEASIBLE, Status.UNBOUNDED, Status.NO_SOLUTION,
+                Status.FEASIBLE, Status.OPTIMAL)
+
+
+def _remaining(options: SolveOptions, t0: float) -> SolveOptions:
+    """The options with the time limit reduced by what has been spent since t0."""
+    if options.time_limit is None:
+        return options
+    return replace(options, time_limit=max(0.01, options.time_limit - (time.perf_counter() - t0)))
+
+
 def solve_instance(inst: Instance, backend: str = DEFAULT_BACKEND,
                    options: SolveOptions | None = None, digest: str | None = None,
-                   explain: bool = True) -> Plan:
+                   explain: bool = True, decompose: bool = True) -> Plan:
     """Build, solve and read back one instance; the plan carries its provenance.
 
+    When the forces fall into groups that can never share with each other (see
+    :mod:`shareplan.models.components`) each group is solved on its own
+    (``decompose``); the plan is the union and the objective and bound the sums.
     An infeasible instance gets ``plan.explanation`` (see :mod:`.explain`) unless
     ``explain`` is false (sweeps, which only need the status).
     """
+    from ..models.components import split_instance
+
     options = options or SolveOptions()
     t0 = time.perf_counter()
-    form = build_formulation(build_network(inst))
+    net = build_network(inst)
+    parts = split_instance(inst, net) if decompose else None
+    forms = ([build_formulation(build_network(p)) for p in parts] if parts
+             else [build_formulation(net)])
     build_s = time.perf_counter() - t0
-    res = solve_formulation(form, backend, options)
+    results: list[BackendResult] = []
+    for form in forms:
+        res = solve_formulation(form, backend, _remaining(options, t0))
+        results.append(res)
+        if res.x is None:
+            break  # the whole has no plan if one group has none
+    status = min((r.status for r in results), key=_WORST_FIRST.index)
+    solved = len(results) == len(forms) and all(r.x is not None for r in results)
+    objective = sum(r.objective for r in results) if solved else None
+    bound = sum(r.bound for r in results) if solved and all(
+        r.bound is not None for r in results) else None
+    first = results[0]
     plan = Plan(
-        status=res.status, objective=res.objective, bound=res.bound,
-        gap=relative_gap(res.objective, res.bound, form.lp.obj_offset),
-        backend=backend, solver={"name": res.solver, "version": res.version},
+        status=status, objective=objective, bound=bound,
+        gap=relative_gap(objective, bound, sum(f.lp.obj_offset for f in forms)),
+        backend=backend, solver={"name": first.solver, "version": first.version},
         instance_name=inst.name, instance_sha256=digest or instance_digest(inst),
         options=options.as_dict(), times={}, horizon_years=inst.horizon_years,
-        currency=inst.currency, message=res.message)
-    if res.x is not None and res.status in (Status.OPTIMAL, Status.FEASIBLE):
-        x = clean_solution(res.x, form.lp.integer)
-        plan.units, plan.forces = read_solution(form, x)
-    elif res.status is Status.INFEASIBLE and explain:
+        currency=inst.currency, message="; ".join(r.message for r in results if r.message))
+    if solved and status in (Status.OPTIMAL, Status.FEASIBLE):
+        order = {f.id: k for k, f in enumerate(inst.forces)}
+        for form, res in zip(forms, results):
+            units, forces = read_solution(form, clean_solution(res.x, form.lp.integer))
+            plan.units += units
+            plan.forces += forces
+        plan.units.sort(key=lambda u: (u.function, u.site))
+        plan.forces.sort(key=lambda f: order[f.force])
+    elif status is Status.INFEASIBLE and explain:
         from .explain import explain_infeasible
 
-        plan.explanation = explain_infeasible(form, backend, options)
+        plan.explanation = explain_infeasible(forms[len(results) - 1], backend, options)
         plan.message = "proven infeasible: " + "; ".join(
             e["message"] for e in plan.explanation[:3])
-    plan.times = {"build_s": round(build_s, 4), "solve_s": round(res.solve_s, 4),
+    if len(forms) > 1:
+        plan.message = (f"solved as {len(forms)} independent groups of forces"
+                        + (f"; {plan.message}" if plan.message else ""))
+    plan.times = {"build_s": round(build_s, 4),
+                  "solve_s": round(sum(r.solve_s for r in results), 4),
                   "total_s": round(time.perf_counter() - t0, 4)}
     return plan
