@@ -167,10 +167,13 @@ def build_network(inst: Instance) -> Network:
             annual = annual + fn.travel_cost_gbp_per_unit_km * d[arc_force] * dist[
                 arc_force, arc_host]
         if fn.arc_cost_gbp:
-            for a, (i, j) in enumerate(zip(arc_force, arc_host)):
-                explicit = fn.arc_cost_gbp.get(force_ids[i], {}).get(host_ids[j])
-                if explicit is not None:
-                    annual[a] = fn.variable_cost_gbp_per_unit * d[i] + explicit
+            empty: dict[str, float] = {}
+            explicit = np.array([[row.get(h, np.nan) for h in host_ids] for row in (
+                fn.arc_cost_gbp.get(fid, empty) for fid in force_ids)], dtype=float
+            ).reshape(n, H)[arc_force, arc_host]
+            given = ~np.isnan(explicit)
+            annual = np.where(given, fn.variable_cost_gbp_per_unit * d[arc_force] + np.nan_to_num(
+                explicit), annual)
         transition = t[arc_force].astype(float)
         status_quo = np.zeros(len(arc_force))
         for unit in existing_units:

@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..models.network import FunctionData, Network
-from .lp import LinearProgram, LPBuilder
+from .lp import Labels, LinearProgram, LPBuilder
 
 
 @dataclass
@@ -69,13 +69,19 @@ def _status_quo_baseline(net: Network, arc_coef: list[np.ndarray]) -> np.ndarray
     return base
 
 
+def _arc_labels(net: Network, fd: FunctionData, arcs: np.ndarray | None = None) -> Labels:
+    """(function, force, site) of each arc (of the selected arcs)."""
+    arcs = np.arange(len(fd.arc_force)) if arcs is None else arcs
+    return Labels(fd.fn.id, (net.force_ids, fd.arc_force[arcs]), (fd.hosts, fd.arc_host[arcs]))
+
+
 def declare_variables(ctx: _Ctx) -> None:
     """x_a in {0,1} ([0,1] if divisible) per candidate arc; y_sh in {0,1} per host."""
     net = ctx.net
     for fd in net.functions:
         sid = fd.fn.id
-        labels = [(sid, net.force_ids[i], fd.hosts[h]) for i, h in zip(fd.arc_force, fd.arc_host)]
-        ctx.x.append(ctx.b.add_vars("x", labels, 0.0, 1.0, integer=not fd.fn.divisible))
+        ctx.x.append(ctx.b.add_vars("x", _arc_labels(net, fd), 0.0, 1.0,
+                                    integer=not fd.fn.divisible))
         has_arc = np.bincount(fd.arc_host, minlength=len(fd.hosts)) > 0
         ctx.y.append(ctx.b.add_vars("y", [(sid, h) for h in fd.hosts], 0.0,
                                     has_arc.astype(float), integer=True))
@@ -105,9 +111,7 @@ def linking(ctx: _Ctx) -> None:
         rows = np.repeat(np.arange(m), 2)
         cols = np.column_stack([x, y[fd.arc_host]]).ravel()
         vals = np.column_stack([np.ones(m), -tight]).ravel()
-        labels = [(fd.fn.id, ctx.net.force_ids[i], fd.hosts[h])
-                  for i, h in zip(fd.arc_force, fd.arc_host)]
-        ctx.b.add_rows("link", labels, rows, cols, vals, -np.inf, 0.0)
+        ctx.b.add_rows("link", _arc_labels(ctx.net, fd), rows, cols, vals, -np.inf, 0.0)
 
 
 def host_membership(ctx: _Ctx) -> None:
@@ -235,11 +239,9 @@ def allocation(ctx: _Ctx) -> None:
         arcs = np.nonzero(on)[0]
         Pa = P[fd.arc_host[arcs]]
         z = np.full(len(x), -1)
-        z[arcs] = ctx.b.add_vars(
-            "z", [(sid, net.force_ids[fd.arc_force[a]], fd.hosts[fd.arc_host[a]]) for a in arcs],
-            0.0, Pa)
+        z[arcs] = ctx.b.add_vars("z", _arc_labels(net, fd, arcs), 0.0, Pa)
         ctx.z.append(z)
-        labels = [(sid, net.force_ids[fd.arc_force[a]], fd.hosts[fd.arc_host[a]]) for a in arcs]
+        labels = _arc_labels(net, fd, arcs)
         m = len(arcs)
         two = np.repeat(np.arange(m), 2)
         three = np.repeat(np.arange(m), 3)

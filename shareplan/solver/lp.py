@@ -9,17 +9,39 @@ are made only when someone asks (LP export, infeasibility reports).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
 import scipy.sparse as sp
 
 
+class Labels(Sequence):
+    """Label tuples made on demand: each part is a constant string or (vocabulary, indices).
+
+    ``Labels("custody", (force_ids, arc_force), (hosts, arc_host))[k]`` is
+    ``("custody", force_ids[arc_force[k]], hosts[arc_host[k]])``; building a model
+    with 10^5 arcs then costs no Python tuple per arc.
+    """
+
+    def __init__(self, *parts):
+        self.parts = parts
+        self.size = next(len(p[1]) for p in parts if not isinstance(p, str))
+
+    def __len__(self) -> int:
+        return self.size
+
+    def __getitem__(self, k):
+        if isinstance(k, slice):
+            return [self[j] for j in range(*k.indices(self.size))]
+        return tuple(p if isinstance(p, str) else str(p[0][p[1][k]]) for p in self.parts)
+
+
 @dataclass
 class Block:
     family: str
     start: int
-    labels: list[tuple]
+    labels: Sequence[tuple]
 
     @property
     def stop(self) -> int:
@@ -104,12 +126,12 @@ class LPBuilder:
     n_cols: int = 0
     n_rows: int = 0
 
-    def add_vars(self, family: str, labels: list[tuple], lb=0.0, ub=1.0, integer=False,
+    def add_vars(self, family: str, labels: Sequence[tuple], lb=0.0, ub=1.0, integer=False,
                  obj=0.0) -> np.ndarray:
         """A family of len(labels) variables; returns their column indices."""
         m = len(labels)
         idx = np.arange(self.n_cols, self.n_cols + m)
-        self._cols.append((Block(family, self.n_cols, list(labels)),
+        self._cols.append((Block(family, self.n_cols, labels),
                            np.broadcast_to(np.asarray(lb, float), (m,)).copy(),
                            np.broadcast_to(np.asarray(ub, float), (m,)).copy(),
                            bool(integer) if np.isscalar(integer) else integer,
@@ -117,14 +139,14 @@ class LPBuilder:
         self.n_cols += m
         return idx
 
-    def add_rows(self, family: str, labels: list[tuple], rows, cols, vals, lo, hi) -> None:
+    def add_rows(self, family: str, labels: Sequence[tuple], rows, cols, vals, lo, hi) -> None:
         """Rows lo <= sum vals * x[cols] <= hi; ``rows`` numbers entries 0..len(labels)-1."""
         m = len(labels)
         if m == 0:
             return
         rows = np.asarray(rows, dtype=np.int64) + self.n_rows
         vals = np.broadcast_to(np.asarray(vals, float), rows.shape)
-        self._rows.append((Block(family, self.n_rows, list(labels)), rows,
+        self._rows.append((Block(family, self.n_rows, labels), rows,
                            np.asarray(cols, dtype=np.int64), vals,
                            np.broadcast_to(np.asarray(lo, float), (m,)).copy(),
                            np.broadcast_to(np.asarray(hi, float), (m,)).copy()))

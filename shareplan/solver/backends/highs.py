@@ -24,35 +24,23 @@ def import_highspy():
 
 
 def to_highs(lp: LinearProgram, names: bool = False, log: bool = False):
-    """A Highs object holding lp; with names=True, columns and rows carry family(ids) names."""
+    """A Highs object holding lp, passed as CSC arrays; names=True adds family(ids) names."""
     highspy = import_highspy()
 
     with stdout_silenced():
         h = highspy.Highs()
     h.setOptionValue("output_flag", bool(log))
-    model = highspy.HighsLp()
-    model.num_col_ = lp.n_cols
-    model.num_row_ = lp.n_rows
-    model.col_cost_ = lp.obj.astype(float)
-    model.col_lower_ = lp.lb.astype(float)
-    model.col_upper_ = lp.ub.astype(float)
-    model.row_lower_ = lp.row_lo.astype(float)
-    model.row_upper_ = lp.row_hi.astype(float)
-    model.offset_ = float(lp.obj_offset) if names else 0.0
-    model.sense_ = highspy.ObjSense.kMaximize if lp.maximize else highspy.ObjSense.kMinimize
     csc = lp.A.tocsc()
-    model.a_matrix_.format_ = highspy.MatrixFormat.kColwise
-    model.a_matrix_.start_ = csc.indptr.astype(np.int32)
-    model.a_matrix_.index_ = csc.indices.astype(np.int32)
-    model.a_matrix_.value_ = csc.data.astype(float)
-    model.a_matrix_.num_col_ = lp.n_cols
-    model.a_matrix_.num_row_ = lp.n_rows
-    model.integrality_ = [highspy.HighsVarType.kInteger if i else highspy.HighsVarType.kContinuous
-                          for i in lp.integer]
+    sense = highspy.ObjSense.kMaximize if lp.maximize else highspy.ObjSense.kMinimize
+    h.passModel(lp.n_cols, lp.n_rows, csc.nnz, highspy.MatrixFormat.kColwise, sense,
+                float(lp.obj_offset) if names else 0.0, lp.obj, lp.lb, lp.ub, lp.row_lo,
+                lp.row_hi, csc.indptr.astype(np.int32), csc.indices.astype(np.int32), csc.data,
+                lp.integer.astype(np.int32))
     if names:
-        model.col_names_ = lp.col_names()
-        model.row_names_ = lp.row_names()
-    h.passModel(model)
+        for j, name in enumerate(lp.col_names()):
+            h.passColName(j, name)
+        for r, name in enumerate(lp.row_names()):
+            h.passRowName(r, name)
     return h
 
 
