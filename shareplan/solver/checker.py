@@ -71,9 +71,11 @@ def _gbp(value: float) -> str:
     return f"{sign}£{v:,.2f}"
 
 
-def _exact(value: float, fte: bool = False) -> str:
-    """Full precision for mismatches: £1,234,567.89 or 1,234.567 FTE."""
-    return f"{value:,.3f} FTE" if fte else ("-" if value < 0 else "") + f"£{abs(value):,.2f}"
+def _exact(value: float, kind: str = "gbp") -> str:
+    """Full precision for mismatches: £1,234,567.89, 1,234.567 FTE or 1,234.567 (units)."""
+    if kind == "gbp":
+        return ("-" if value < 0 else "") + f"£{abs(value):,.2f}"
+    return f"{value:,.3f}" + (" FTE" if kind == "fte" else "")
 
 
 def _is_num(value: Any) -> bool:
@@ -154,6 +156,7 @@ class _Data:
         return h in self.sites if fn.hosts is None else any(hh.site == h for hh in fn.hosts)
 
     def _pick(self, s: str, h: str, attr: str, default):
+        """The host's own value of attr when set, else the function's default."""
         hh = self.host(s, h)
         value = getattr(hh, attr) if hh is not None else None
         return default if value is None else value
@@ -219,11 +222,12 @@ class _Unit:
 
     @property
     def where(self) -> str:
+        """Its path in the plan: units[k]."""
         return f"units[{self.pos}]"
 
 
 class _Out:
-    """Collects violations."""
+    """Collects violations in the order found."""
 
     def __init__(self) -> None:
         self.items: list[Violation] = []
@@ -352,7 +356,10 @@ def _check_arc(data: _Data, u: _Unit, mb: _Member, out: _Out) -> None:
     maxd = policy.max_distance_km.get(s, policy.max_distance_km.get("*"))
     if maxd is not None:
         dist = data.dist(i, h)
-        if not dist <= maxd + 1e-9:
+        if math.isnan(dist):
+            out.add("max_distance", where, f"{s} has a {maxd:,.1f} km limit, but {i} or {h} "
+                    "has no coordinates")
+        elif dist > maxd + 1e-9:
             out.add("max_distance", where, f"{i} is {dist:,.1f} km from {h}, beyond the "
                     f"{maxd:,.1f} km limit for {s}")
     if s in policy.same_region and data.forces[i].region != data.site_region(h):
@@ -466,14 +473,14 @@ def _check_assignment(data: _Data, units: list[_Unit], tol: float, out: _Out) ->
             x, places = total.get((s, i), 0.0), where.get((s, i), [])
             slack = tol * max(1, len(places))
             if x > 1 + slack:
-                out.add("assignment", f"forces.{i}", f"{i} gets {s} {x:g} times over "
-                        f"({', '.join(places)}); a force is served at most once")
+                out.add("assignment", f"forces.{i}", f"{i} is served {s} {x:g} times "
+                        f"({', '.join(places)}); a force gets a function from one unit at most")
             elif x < 1 - slack and (s, i) in must:
                 out.add("must_share", f"forces.{i}", f"{i} must share {s} (policy), but the "
-                        f"plan serves {x:g} of it in shared units")
+                        f"plan shares only {x:.0%} of it")
             elif x < 1 - slack and not fn.standalone_allowed:
                 out.add("assignment", f"forces.{i}", f"{s} cannot be run standalone, but "
-                        f"{i} is served only {x:g} of it in shared units")
+                        f"the plan shares only {x:.0%} of {i}'s {s}")
 
 
 def _check_unit_count(data: _Data, units: list[_Unit], out: _Out) -> None:
@@ -521,9 +528,11 @@ class _Figures:
 
     @property
     def savings(self) -> float:
+        """savings_i = baseline_i - plan_i."""
         return self.baseline - self.plan
 
     def as_dict(self) -> dict[str, float]:
+        """The figures under the names plans use (forces[*])."""
         return {"baseline_gbp": self.baseline, "plan_gbp": self.plan,
                 "savings_gbp": self.savings, "one_off_gbp": self.one_off,
                 "frontline_fte": self.frontline}
@@ -575,9 +584,8 @@ def _add_unit(data: _Data, figs: dict[str, _Figures], s: str, h: str, xs: dict[s
         fig.plan += cost
         fig.one_off += ch["transition"] + ch["setup"]
         fig.frontline += data.delta(s, i) * xs[i]
-        if divisible:
-            coef = abs(data.alpha * (data.m(s, i, h) - data.c(s, i)) + data.t(s, h, i))
-            fig.money_slack += FRACTION_SLACK * (coef + C)
+        if divisible and xs[i] > 0:
+            fig.money_slack += FRACTION_SLACK * (abs(ch["coef"]) / xs[i] + C)
             fig.fte_slack += FRACTION_SLACK * abs(data.delta(s, i))
 
 
@@ -595,12 +603,13 @@ def _figures(data: _Data, units: list[_Unit]) -> dict[str, _Figures]:
 
 
 def _check_money(where: str, name: str, reported: float, value: float, tol: float,
-                 slack: float, rule: str, out: _Out, fte: bool = False) -> None:
-    """|reported - value| <= max(0.02, tol |value|) + slack (FTE: max(1e-3, tol |value|))."""
-    allowed = max(1e-3 if fte else 0.02, tol * abs(value)) + slack
+                 slack: float, rule: str, out: _Out, kind: str = "gbp") -> None:
+    """|reported - value| <= max(0.02, tol |value|) + slack; for FTE and demand units
+    (3 dp in plans) max(1e-3, tol |value|) + slack."""
+    allowed = max(0.02 if kind == "gbp" else 1e-3, tol * abs(value)) + slack
     if abs(reported - value) > allowed:
-        out.add(rule, where, f"{name} reported {_exact(reported, fte)}, recomputed "
-                f"{_exact(value, fte)} (difference {_exact(reported - value, fte)})")
+        out.add(rule, where, f"{name} reported {_exact(reported, kind)}, recomputed "
+                f"{_exact(value, kind)} (difference {_exact(reported - value, kind)})")
 
 
 def _check_force_figures(figs: dict[str, _Figures], reported: dict[str, dict], tol: float,
@@ -612,41 +621,53 @@ def _check_force_figures(figs: dict[str, _Figures], reported: dict[str, dict], t
             fte = name == "frontline_fte"
             slack = fig.fte_slack if fte else fig.money_slack
             _check_money(f"forces.{i}", name, float(rec[name]), value, tol, slack,
-                         "cost_mismatch", out, fte)
+                         "cost_mismatch", out, "fte" if fte else "gbp")
+
+
+def _unit_expected(data: _Data, u: _Unit) -> tuple[dict, dict[int, dict], dict]:
+    """A unit's figures: annual = F + sum m x, one-off = G' + sum t' x, demand = sum d x;
+    per member j: annual = m x + F share, one-off = t' x + G' share; and the slack per figure
+    that 6-dp fractions allow (divisible functions only)."""
+    s, h = u.function, u.site
+    ch = _unit_charges(data, s, h, {mb.force: mb.x for mb in u.members})
+    unit = {"annual_cost_gbp": data.F(s, h) + sum(c["running"] for c in ch.values()),
+            "one_off_cost_gbp": data.G(s, h) + sum(c["transition"] for c in ch.values()),
+            "demand": sum(data.d(s, mb.force) * mb.x for mb in u.members)}
+    members = {mb.pos: {"annual_gbp": ch[mb.force]["running"] + ch[mb.force]["fixed"],
+                        "one_off_gbp": ch[mb.force]["transition"] + ch[mb.force]["setup"]}
+               for mb in u.members}
+    slack = {"demand": 0.0, "gbp": 0.0}
+    if data.functions[s].divisible:
+        C = data.alpha * data.F(s, h) + data.G(s, h)
+        slack = {"demand": FRACTION_SLACK * unit["demand"],
+                 "gbp": FRACTION_SLACK * sum(abs(c["running"]) + abs(c["transition"]) + C
+                                             for c in ch.values())}
+    return unit, members, slack
+
+
+def _compare(where: str, raw: dict, expect: dict, tol: float, slack: dict, out: _Out) -> None:
+    """Figures a plan may leave out; when given they are numbers equal to the recomputation."""
+    for name, value in expect.items():
+        if name not in raw:
+            continue
+        if not _is_num(raw[name]):
+            out.add("format", where, f"{name} must be a number, not {raw[name]!r}")
+            continue
+        kind = "units" if name == "demand" else "gbp"
+        _check_money(where, name, float(raw[name]), value, tol,
+                     slack["demand" if kind == "units" else "gbp"], "cost_mismatch", out, kind)
 
 
 def _check_unit_figures(data: _Data, units: list[_Unit], tol: float, out: _Out) -> None:
-    """Optional unit figures: annual = F + sum m x, one-off = G' + sum t' x, demand = sum d x;
-    per member annual = m x + F share, one-off = t' x + G' share."""
+    """Each unit's optional cost figures and its members' agree with :func:`_unit_expected`."""
     for u in units:
-        xs = {mb.force: mb.x for mb in u.members}
-        if len(xs) != len(u.members):
-            continue  # a force listed twice: reported already, figures are ambiguous
-        ch = _unit_charges(data, u.function, u.site, xs)
-        slack = 0.0
-        if data.functions[u.function].divisible:
-            slack = FRACTION_SLACK * sum(abs(c["running"]) + abs(c["transition"])
-                                         + data.alpha * data.F(u.function, u.site)
-                                         + data.G(u.function, u.site) for c in ch.values())
-        expect = {"annual_cost_gbp": data.F(u.function, u.site)
-                  + sum(c["running"] for c in ch.values()),
-                  "one_off_cost_gbp": data.G(u.function, u.site)
-                  + sum(c["transition"] for c in ch.values())}
-        for name, value in expect.items():
-            if _is_num(u.raw.get(name)):
-                _check_money(u.where, name, u.raw[name], value, tol, slack, "cost_mismatch", out)
-        demand = sum(data.d(u.function, i) * x for i, x in xs.items())
-        if _is_num(u.raw.get("demand")):
-            _check_money(u.where, "demand", u.raw["demand"], demand, tol,
-                         FRACTION_SLACK * demand, "cost_mismatch", out, fte=True)
-        for mb in u.members:
-            raw = u.raw["members"][mb.pos]
-            c = ch[mb.force]
-            where = f"{u.where}.members[{mb.pos}]"
-            for name, value in (("annual_gbp", c["running"] + c["fixed"]),
-                                ("one_off_gbp", c["transition"] + c["setup"])):
-                if _is_num(raw.get(name)):
-                    _check_money(where, name, raw[name], value, tol, slack, "cost_mismatch", out)
+        if len({mb.force for mb in u.members}) != len(u.members):
+            continue  # a force listed twice: reported already, its figures are ambiguous
+        unit, members, slack = _unit_expected(data, u)
+        _compare(u.where, u.raw, unit, tol, slack, out)
+        for pos, expect in members.items():
+            _compare(f"{u.where}.members[{pos}]", u.raw["members"][pos], expect, tol, slack,
+                     out)
 
 
 def _check_objective(plan: dict, figs: dict[str, _Figures], tol: float, out: _Out) -> None:
