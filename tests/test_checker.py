@@ -9,7 +9,8 @@ import sys
 
 import pytest
 
-from shareplan.models.load import instance_from_data
+from shareplan.models.instance import Instance
+from shareplan.models.load import InstanceError, instance_from_data
 from shareplan.solver.checker import Violation, check_plan, recompute
 from shareplan.solver.run import solve_instance
 
@@ -84,9 +85,9 @@ def inst_equal():
 
 
 def inst_key():
-    """Key allocation (a key and budgets), must-share, opt-out, forbidden pair, distance, region."""
-    forces = _forces(beds={"allocation_key": 3.0}, herts={"savings_target_gbp": 5e6})
-    del forces[0]["budget_gbp"]  # beds is keyed by allocation_key, the others by budget
+    """Key allocation, must-share, opt-out, forbidden pair, distance, region."""
+    forces = _forces(beds={"allocation_key": 3.0}, cambs={"allocation_key": 4.0},
+                     herts={"allocation_key": 6.0, "savings_target_gbp": 5e6})
     return {
         "name": "key", "horizon_years": 5, "discount_rate": 0.02, "allocation": "key",
         "forces": forces,
@@ -243,12 +244,7 @@ def test_accepts_solved_plans(name, backend):
     assert check_plan(inst, plan) == []
 
 
-@pytest.mark.parametrize("name", [
-    pytest.param(n, marks=pytest.mark.xfail(
-        reason="CBC (cbcbox 2.935) preprocessing cuts off the optimum of 'key': cbc claims "
-        "optimal at 358,110,405 where highs/ortools prove 345,395,526; with CBC option "
-        "'preprocess off' it finds 345,395,526", strict=False)) if n == "key" else n
-    for n in INSTANCES])
+@pytest.mark.parametrize("name", list(INSTANCES))
 def test_backends_agree_on_objective(name):
     """Not the checker's job, but a plan the checker accepts may still not be optimal."""
     objs = [solved(name, b)[1]["objective"] for b in BACKENDS]
@@ -331,7 +327,7 @@ def test_local_function_shared():
 
 
 def test_opted_out_force_added():
-    inst, plan = solved("key", "ortools")  # CBC misses the custody unit (see the xfail above)
+    inst, plan = solved("key", "ortools")
     custody = unit(plan, "custody")
     assert "cambs" not in {m["force"] for m in custody["members"]}
     custody["members"].append(member("cambs"))
@@ -527,10 +523,16 @@ def test_checker_imports_no_solver():
 
 
 def test_forbidden_partners_on_divisible_function():
-    """Fractions count: two forbidden partners may not share a unit even at 0.5 each."""
+    """Fractions count: two forbidden partners may not share a unit even at 0.5 each.
+
+    Loading refuses such an instance (the model cannot enforce it); the checker
+    still judges a plan against one built without the load-time rules.
+    """
     data = inst_divisible()
     data["policy"] = {"forbidden_partners": [{"forces": ["a", "d"]}]}
-    inst = instance_from_data(data)
+    with pytest.raises(InstanceError, match="forbidden_partners"):
+        instance_from_data(data)
+    inst = Instance.model_validate(data)
     plan = {"status": "feasible", "objective": 0.0, "forces": [], "units": [
         {"function": "supply", "site": "s1",
          "members": [{"force": "a", "fraction": 0.5}, {"force": "d", "fraction": 0.5}]}]}

@@ -151,7 +151,10 @@ class Policy(_Strict):
     opt_outs: list[ForceFunction] = Field(default_factory=list)
     must_share: list[ForceFunction] = Field(default_factory=list)
     forbidden_partners: list[ForcePair] = Field(default_factory=list)
-    max_distance_km: dict[Id, Annotated[float, Field(gt=0)]] = Field(
+    max_distance_km: dict[
+        Annotated[str, StringConstraints(pattern=r"^(\*|[A-Za-z][A-Za-z0-9_]{0,63})$")],
+        Annotated[float, Field(gt=0)],
+    ] = Field(
         default_factory=dict, description="Function id (or '*' for all) -> km."
     )
     same_region: list[Id] = Field(

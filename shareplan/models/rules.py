@@ -63,6 +63,12 @@ def check_rules(inst: Instance) -> list[Problem]:
             )
         if inst.allocation == "key" and f.allocation_key is None and not f.budget_gbp:
             add(f"{p}.allocation_key", "allocation is 'key': give allocation_key or budget_gbp")
+    keyed = [f.allocation_key is not None for f in inst.forces]
+    if inst.allocation == "key" and any(keyed) and not all(keyed):
+        k = keyed.index(False)
+        add(f"forces[{k}].allocation_key", "some forces give allocation_key and others fall "
+            "back to budget_gbp, which is on another scale; give allocation_key for every "
+            "force or for none")
 
     for k, h in enumerate(inst.sites):
         if h.owner is not None:
@@ -118,6 +124,11 @@ def check_rules(inst: Instance) -> list[Problem]:
                         add(f"{p}.arc_cost_gbp.{fid}.{hid}",
                             f"'{hid}' is not a candidate host of '{s.id}'; use one of its hosts")
         if s.divisible:
+            for j, pair in enumerate(inst.policy.forbidden_partners):
+                if pair.functions is None or s.id in pair.functions:
+                    add(f"policy.forbidden_partners[{j}]", f"'{s.id}' is divisible: a force "
+                        "may hold a fraction of several units, so forbidden partners cannot "
+                        f"be enforced; list the functions it applies to without '{s.id}'")
             if s.min_members != 1 or s.max_members is not None:
                 add(f"{p}.min_members", "a divisible function counts members fractionally: "
                     "set min_members 1 and leave max_members out")

@@ -21,6 +21,8 @@ This module never imports a solver package.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from itertools import combinations
+from math import comb
 
 import numpy as np
 
@@ -49,7 +51,8 @@ class _Ctx:
     b: LPBuilder = field(default_factory=LPBuilder)
     x: list[np.ndarray] = field(default_factory=list)
     y: list[np.ndarray] = field(default_factory=list)
-    z: list[np.ndarray | None] = field(default_factory=list)
+    charges: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = field(default_factory=list)
+    """(force, column, coefficient): each force's allocated share of unit costs."""
     arc_coef: list[np.ndarray] = field(default_factory=list)
 
     def arcs(self):
@@ -170,6 +173,19 @@ def capacity(ctx: _Ctx) -> None:
                        hosts=finite)
 
 
+def capacity_cover(ctx: _Ctx) -> None:
+    """Valid inequality when every force must be served: sum_h K_sh y_sh >= sum_i d_si.
+
+    Implied by assignment (= 1) and capacity rows together, but not by their LP
+    relaxation row by row; it cuts fractional openings below total demand.
+    """
+    for fd, _, y in ctx.arcs():
+        if fd.fn.standalone_allowed or not np.all(np.isfinite(fd.capacity)) or not len(y):
+            continue
+        ctx.b.add_rows("cover", [(fd.fn.id,)], np.zeros(len(y)), y, fd.capacity, fd.demand.sum(),
+                       np.inf)
+
+
 def unit_count(ctx: _Ctx) -> None:
     """sum_h y_sh <= U_s."""
     for fd, _, y in ctx.arcs():
@@ -215,70 +231,139 @@ def forbidden_partners(ctx: _Ctx) -> None:
         ctx.b.add_rows("forbidden", labels, rows, cols, 1.0, -np.inf, 1.0)
 
 
+#: Largest number of candidate member sets per function for which the allocation
+#: is written over enumerated sets rather than McCormick products.
+MAX_ENUMERATED_SETS = 20_000
+
+
+def _member_sets(fd: FunctionData, h: int) -> list[tuple[int, ...]]:
+    """Feasible member sets M of a unit at h: owner in M (if required), minm <= |M| <= maxm,
+    sum_{i in M} d_si <= K_sh; indices into the arcs of fd."""
+    arcs = np.nonzero(fd.arc_host == h)[0]
+    required = [a for a in arcs if fd.fn.host_must_be_member and fd.arc_force[a] == fd.owner[h]]
+    free = [a for a in arcs if a not in required]
+    lo = max(fd.fn.min_members, 1)
+    hi = min(fd.fn.max_members or len(arcs), len(arcs))
+    out = []
+    for size in range(max(lo, len(required)), hi + 1):
+        for rest in combinations(free, size - len(required)):
+            members = (*required, *rest)
+            if fd.demand[fd.arc_force[list(members)]].sum() <= fd.capacity[h] + 1e-9:
+                out.append(members)
+    return out
+
+
+def _count_member_sets(fd: FunctionData, h: int) -> int:
+    """An upper bound on len(_member_sets(fd, h)) without listing them."""
+    n = int(np.sum(fd.arc_host == h))
+    hi = min(fd.fn.max_members or n, n)
+    return sum(comb(n, k) for k in range(max(fd.fn.min_members, 1), hi + 1))
+
+
 def allocation(ctx: _Ctx) -> None:
-    """Exact share of C_sh = alpha F_sh + G_sh by keys: z_a = p_sh x_a, sum_i k_si z_sih = C_sh y_sh.
+    """Exact share of C_sh = alpha F_sh + G_sh among members by keys: k_si / sum_{j in M} k_sj.
+
+    Per function, over enumerated member sets when they are few (see
+    :func:`allocation_by_sets`), else with McCormick products (:func:`allocation_mccormick`).
+    """
+    net = ctx.net
+    for k, (fd, x, y) in enumerate(ctx.arcs()):
+        C = net.alpha * fd.fixed + fd.setup
+        if not np.any(C[fd.arc_host] > 0) or fd.fn.divisible:
+            continue
+        hosts = [h for h in range(len(fd.hosts)) if C[h] > 0 and np.any(fd.arc_host == h)]
+        if sum(_count_member_sets(fd, h) for h in hosts) <= MAX_ENUMERATED_SETS:
+            allocation_by_sets(ctx, fd, x, y, C, hosts)
+        else:
+            allocation_mccormick(ctx, fd, x, y, C, hosts)
+
+
+def allocation_by_sets(ctx: _Ctx, fd: FunctionData, x, y, C, hosts) -> None:
+    """lambda_hM in {0,1} per feasible member set M at h, with each member's charge a constant:
+
+    x_a = sum_{M at h(a), M contains i(a)} lambda_hM   (unit_x),
+    y_h = sum_{M at h} lambda_hM                        (unit_y),
+    charge_i = sum_M C_h k_si / (sum_{j in M} k_sj) lambda_hM.
+    """
+    sid = fd.fn.id
+    sets = [(h, m) for h in hosts for m in _member_sets(fd, h)]
+    names = ["+".join(ctx.net.force_ids[fd.arc_force[a]] for a in m) for _, m in sets]
+    lam = ctx.b.add_vars("unit", Labels(sid, (fd.hosts, np.array([h for h, _ in sets], int)),
+                                        (names, np.arange(len(sets)))), 0.0, 1.0, integer=True)
+    arc_rows, lam_cols, charge_force, charge_val = [], [], [], []
+    for col, (h, members) in zip(lam, sets):
+        keys = fd.key[fd.arc_force[list(members)]]
+        for a, share in zip(members, keys / keys.sum()):
+            arc_rows.append(a)
+            lam_cols.append(col)
+            charge_force.append(fd.arc_force[a])
+            charge_val.append(C[h] * share)
+    arcs_at = np.nonzero(np.isin(fd.arc_host, hosts))[0]
+    pos = np.full(len(x), -1)
+    pos[arcs_at] = np.arange(len(arcs_at))
+    ctx.b.add_rows("unit_x", _arc_labels(ctx.net, fd, arcs_at),
+                   np.concatenate([np.arange(len(arcs_at)), pos[arc_rows]]),
+                   np.concatenate([x[arcs_at], lam_cols]),
+                   np.concatenate([np.ones(len(arcs_at)), -np.ones(len(lam_cols))]), 0.0, 0.0)
+    hpos = {h: r for r, h in enumerate(hosts)}
+    ctx.b.add_rows("unit_y", [(sid, fd.hosts[h]) for h in hosts],
+                   np.concatenate([np.arange(len(hosts)), [hpos[h] for h, _ in sets]]),
+                   np.concatenate([y[hosts], lam]),
+                   np.concatenate([np.ones(len(hosts)), -np.ones(len(sets))]), 0.0, 0.0)
+    ctx.charges.append((np.asarray(charge_force, int), np.asarray(lam_cols, int),
+                        np.asarray(charge_val, float)))
+
+
+def allocation_mccormick(ctx: _Ctx, fd: FunctionData, x, y, C, hosts) -> None:
+    """z_a = p_sh x_a with sum_i k_si z_sih = C_sh y_sh; charge_i = k_si z_a.
 
     McCormick with P_sh = C_sh / (sum of the minm_s smallest keys at h), exact for binary x:
     z_a <= P x_a,  z_a <= p_sh,  z_a >= p_sh - P (1 - x_a),  0 <= z, p <= P.
     """
     net = ctx.net
-    for fd, x, y in ctx.arcs():
-        C = net.alpha * fd.fixed + fd.setup
-        on = C[fd.arc_host] > 0
-        if not on.any():
-            ctx.z.append(None)
-            continue
-        H = len(fd.hosts)
-        P = np.zeros(H)
-        for h in range(H):
-            keys = np.sort(fd.key[fd.arc_force[fd.arc_host == h]])
-            if len(keys) and C[h] > 0:
-                P[h] = C[h] / keys[: max(1, fd.fn.min_members)].sum()
-        sid = fd.fn.id
-        p = ctx.b.add_vars("p", [(sid, h) for h in fd.hosts], 0.0, P)
-        arcs = np.nonzero(on)[0]
-        Pa = P[fd.arc_host[arcs]]
-        z = np.full(len(x), -1)
-        z[arcs] = ctx.b.add_vars("z", _arc_labels(net, fd, arcs), 0.0, Pa)
-        ctx.z.append(z)
-        labels = _arc_labels(net, fd, arcs)
-        m = len(arcs)
-        two = np.repeat(np.arange(m), 2)
-        three = np.repeat(np.arange(m), 3)
-        ph = p[fd.arc_host[arcs]]
-        ctx.b.add_rows("alloc_x", labels, two, np.column_stack([z[arcs], x[arcs]]).ravel(),
-                       np.column_stack([np.ones(m), -Pa]).ravel(), -np.inf, 0.0)
-        ctx.b.add_rows("alloc_p", labels, two, np.column_stack([z[arcs], ph]).ravel(),
-                       np.tile([1.0, -1.0], m), -np.inf, 0.0)
-        ctx.b.add_rows("alloc_lb", labels, three,
-                       np.column_stack([z[arcs], ph, x[arcs]]).ravel(),
-                       np.column_stack([np.ones(m), -np.ones(m), -Pa]).ravel(), -Pa, np.inf)
-        hosts = np.nonzero(C > 0)[0]
-        keep = np.isin(fd.arc_host[arcs], hosts)
-        pos = np.full(H, -1)
-        pos[hosts] = np.arange(len(hosts))
-        rows = np.concatenate([pos[fd.arc_host[arcs[keep]]], np.arange(len(hosts))])
-        cols = np.concatenate([z[arcs[keep]], y[hosts]])
-        vals = np.concatenate([fd.key[fd.arc_force[arcs[keep]]], -C[hosts]])
-        ctx.b.add_rows("alloc_sum", [(sid, fd.hosts[h]) for h in hosts], rows, cols, vals,
-                       0.0, 0.0)
+    H = len(fd.hosts)
+    P = np.zeros(H)
+    for h in hosts:
+        keys = np.sort(fd.key[fd.arc_force[fd.arc_host == h]])
+        P[h] = C[h] / keys[: max(1, fd.fn.min_members)].sum()
+    sid = fd.fn.id
+    p = ctx.b.add_vars("p", [(sid, h) for h in fd.hosts], 0.0, P)
+    arcs = np.nonzero(np.isin(fd.arc_host, hosts))[0]
+    Pa = P[fd.arc_host[arcs]]
+    z = ctx.b.add_vars("z", _arc_labels(net, fd, arcs), 0.0, Pa)
+    labels = _arc_labels(net, fd, arcs)
+    m = len(arcs)
+    two = np.repeat(np.arange(m), 2)
+    three = np.repeat(np.arange(m), 3)
+    ph = p[fd.arc_host[arcs]]
+    ctx.b.add_rows("alloc_x", labels, two, np.column_stack([z, x[arcs]]).ravel(),
+                   np.column_stack([np.ones(m), -Pa]).ravel(), -np.inf, 0.0)
+    ctx.b.add_rows("alloc_p", labels, two, np.column_stack([z, ph]).ravel(),
+                   np.tile([1.0, -1.0], m), -np.inf, 0.0)
+    ctx.b.add_rows("alloc_lb", labels, three, np.column_stack([z, ph, x[arcs]]).ravel(),
+                   np.column_stack([np.ones(m), -np.ones(m), -Pa]).ravel(), -Pa, np.inf)
+    hosts = np.asarray(hosts, int)
+    pos = np.full(H, -1)
+    pos[hosts] = np.arange(len(hosts))
+    rows = np.concatenate([pos[fd.arc_host[arcs]], np.arange(len(hosts))])
+    cols = np.concatenate([z, y[hosts]])
+    vals = np.concatenate([fd.key[fd.arc_force[arcs]], -C[hosts]])
+    ctx.b.add_rows("alloc_sum", [(sid, fd.hosts[h]) for h in hosts], rows, cols, vals, 0.0, 0.0)
+    ctx.charges.append((fd.arc_force[arcs], z, fd.key[fd.arc_force[arcs]]))
 
 
 def _plan_cost_terms(ctx: _Ctx, forces: np.ndarray):
-    """(row, col, val) of sum_a coef_a x_a + sum_a k_si z_a for each force in ``forces``."""
+    """(row, col, val) of sum_a coef_a x_a + charges_i for each force in ``forces``."""
     pos = np.full(ctx.net.n_forces, -1)
     pos[forces] = np.arange(len(forces))
     R, Cc, V = [], [], []
-    for fd, x, coef, z in zip(ctx.net.functions, ctx.x, ctx.arc_coef, ctx.z):
-        sel = pos[fd.arc_force] >= 0
-        R.append(pos[fd.arc_force[sel]])
-        Cc.append(x[sel])
-        V.append(coef[sel])
-        if z is not None:
-            zs = sel & (z >= 0)
-            R.append(pos[fd.arc_force[zs]])
-            Cc.append(z[zs])
-            V.append(fd.key[fd.arc_force[zs]])
+    terms = [(fd.arc_force, x, coef) for fd, x, coef in zip(ctx.net.functions, ctx.x,
+                                                            ctx.arc_coef)]
+    for force, col, val in terms + ctx.charges:
+        sel = pos[force] >= 0
+        R.append(pos[force[sel]])
+        Cc.append(col[sel])
+        V.append(val[sel])
     cat = (lambda parts, dt: np.concatenate(parts).astype(dt) if parts else np.zeros(0, dt))
     return cat(R, np.int64), cat(Cc, np.int64), cat(V, float)
 
@@ -351,13 +436,12 @@ def build_formulation(net: Network) -> Formulation:
     host_membership(ctx)
     unit_size(ctx)
     capacity(ctx)
+    capacity_cover(ctx)
     unit_count(ctx)
     existing_units(ctx)
     forbidden_partners(ctx)
     if needs_allocation(net):
         allocation(ctx)
-    else:
-        ctx.z = [None] * len(net.functions)
     force_const = net.alpha * (net.local_cost + net.shareable_cost)
     baseline = _status_quo_baseline(net, ctx.arc_coef)
     savings_targets(ctx, baseline, force_const)
@@ -370,7 +454,7 @@ def build_formulation(net: Network) -> Formulation:
     primary = _primary_objective(ctx, baseline, force_const)
     lp = ctx.b.build(obj_offset=float(force_const.sum()))
     return Formulation(net, lp, ctx.x, ctx.y, ctx.arc_coef, force_const, baseline, primary,
-                       uses_allocation=any(z is not None for z in ctx.z))
+                       uses_allocation=bool(ctx.charges))
 
 
 def _primary_objective(ctx: _Ctx, baseline, force_const) -> tuple[np.ndarray, float] | None:

@@ -117,16 +117,18 @@ class CbcBackend(Backend):
         x = np.array([v.varValue if v.varValue is not None else 0.0 for v in variables])
         obj = float(lp.obj @ x)
         if info.get("stopped"):
+            # CBC prints the bound to ~7 significant figures; it never passes the incumbent
             claimed = Status.FEASIBLE
             bound = info.get("bound")
-            bound = None if bound is None else sign * bound
+            if bound is not None:
+                bound = sign * bound
+                bound = max(bound, obj) if lp.maximize else min(bound, obj)
         else:
+            # "Optimal solution found": CBC closed the gap to gapRel itself
             claimed = Status.OPTIMAL if prob.sol_status == pulp.LpSolutionOptimal \
                 else Status.FEASIBLE
-            bound = obj  # CBC stops only with the gap closed to gapRel when not stopped
+            bound = obj
         objective = obj + lp.obj_offset
         bound_total = None if bound is None else bound + lp.obj_offset
-        if claimed is Status.OPTIMAL and "bound" in info:
-            bound_total = sign * info["bound"] + lp.obj_offset
         status = honest_status(claimed, objective, bound_total, lp.obj_offset, options.gap)
         return BackendResult(status, x, objective, bound_total, "CBC", version, elapsed, log)
