@@ -77,11 +77,24 @@ def variant(data: dict, edit) -> dict:
 _HAS_EXPLAIN = "explain" in inspect.signature(solve_instance).parameters
 
 
-def solve(data: dict, backend: str = "cbc", **options):
-    """Validate ``data`` and solve it; the Plan object."""
+try:
+    from shareplan.solver.checker import check_plan
+except ImportError:  # the checker is written concurrently
+    check_plan = None
+
+
+def solve(data: dict, backend: str = "cbc", check: bool = True, **options):
+    """Validate ``data`` and solve it; the Plan object.
+
+    Every plan with a solution must pass the independent checker (when it exists).
+    """
     inst = instance_from_data(data)
     kwargs = {"explain": False} if _HAS_EXPLAIN else {}
-    return solve_instance(inst, backend, SolveOptions(**options), **kwargs)
+    plan = solve_instance(inst, backend, SolveOptions(**options), **kwargs)
+    if check and check_plan is not None and plan.has_solution:
+        violations = check_plan(inst, plan.to_dict())
+        assert violations == [], "\n".join(map(str, violations))
+    return plan
 
 
 def status(plan) -> str:

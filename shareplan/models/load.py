@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -54,7 +55,19 @@ def parse_json_text(text: str | bytes, source: str = "") -> Any:
         ) from None
     except (ValueError, RecursionError, UnicodeDecodeError) as exc:
         msg = "nested too deeply" if isinstance(exc, RecursionError) else str(exc)
-        raise InstanceError([Problem("", f"not valid JSON: {msg}")], source) from None
+        raise InstanceError([Problem(_constant_position(text), f"not valid JSON: {msg}")],
+                            source) from None
+
+
+def _constant_position(text: str | bytes) -> str:
+    """'line L column C' of the first bare NaN/Infinity token (outside strings), or ''."""
+    if isinstance(text, bytes):
+        text = text.decode("utf-8", errors="replace")
+    for m in re.finditer(r"(?<=[:\[,])\s*(-?Infinity|NaN)\b", text):
+        start = m.start(1)
+        line = text.count("\n", 0, start) + 1
+        return f"line {line} column {start - (text.rfind(chr(10), 0, start) + 1) + 1}"
+    return ""
 
 
 def pydantic_path(loc: tuple) -> str:

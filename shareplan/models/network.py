@@ -47,7 +47,7 @@ class FunctionData:
     cost: np.ndarray  # c_si
     demand: np.ndarray  # d_si
     officers: np.ndarray  # o_si
-    key: np.ndarray  # k_si for allocation
+    key: np.ndarray  # k_si for allocation, scaled to mean 1
     arc_force: np.ndarray  # i of each arc
     arc_host: np.ndarray  # index into hosts of each arc
     arc_annual: np.ndarray  # v_s d_si + a_sih (explicit or tau_s d_si dist_ih)
@@ -106,6 +106,7 @@ def build_network(inst: Instance) -> Network:
         else:
             k = np.array([f.allocation_key if f.allocation_key is not None else f.budget_gbp
                           for f in inst.forces], dtype=float)
+        k = k / k.mean()  # shares k_i / sum k_j do not change; the model stays well scaled
 
         host_specs = fn.hosts if fn.hosts is not None else [None] * len(inst.sites)
         host_ids = [hs.site for hs in fn.hosts] if fn.hosts is not None else list(sites)

@@ -52,6 +52,9 @@ def solve_programme(lp: LinearProgram, backend_name: str, options: SolveOptions
     if conflicts:
         return BackendResult(Status.INFEASIBLE, None, None, None, "presolve", "", 0.0,
                              message="rows with no possible terms: " + ", ".join(conflicts[:5]))
+    if lp.n_cols == 0:  # nothing to decide (nobody can share): the plan is the status quo
+        return BackendResult(Status.OPTIMAL, np.zeros(0), lp.obj_offset, lp.obj_offset,
+                             "none needed", "", 0.0)
     return get_backend(backend_name).solve(lp, options)
 
 
