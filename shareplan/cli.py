@@ -323,6 +323,11 @@ def _read_plan(path: str) -> dict:
     return plan
 
 
+from .sweep.command import sweep_cmd  # noqa: E402  (it builds on the helpers above)
+
+cli.add_command(sweep_cmd)
+
+
 def main() -> None:
     cli(prog_name="solve")
 
