@@ -12,7 +12,7 @@ from pathlib import Path
 
 import click
 
-from ..cli import (
+from ..cli_common import (
     EXIT_INTERNAL,
     EXIT_OK,
     EXIT_USAGE,

@@ -1,0 +1,95 @@
+"""What every command of the ``solve`` line shares: exit codes, error handling, solver options.
+
+Exit codes: 0 a plan (optimal, or feasible with its gap); 2 bad usage or invalid
+input; 3 proven infeasible; 4 no plan within the limits; 5 ``check`` found
+violations, ``compare`` found disagreeing optima; 1 internal error.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import sys
+from pathlib import Path
+
+import click
+
+EXIT_OK, EXIT_INTERNAL, EXIT_USAGE, EXIT_INFEASIBLE, EXIT_NO_PLAN, EXIT_CHECK = 0, 1, 2, 3, 4, 5
+
+
+def _bundled(path: str) -> Path:
+    """A path as given, or the bundled instance of that name (``bch-2013``)."""
+    p = Path(path)
+    if p.exists() or p.is_absolute():
+        return p
+    name = p.name if p.suffix == ".json" else p.name + ".json"
+    for root in (Path(__file__).parent / "instances", Path(__file__).parents[1] / "instances"):
+        if (root / name).exists():
+            return root / name
+    return p
+
+
+def _fail(message: str, code: int) -> None:
+    click.echo(message.rstrip(), err=True)
+    sys.exit(code)
+
+
+def guarded(fn):
+    """Turn expected errors into a message and an exit code; --debug shows the traceback."""
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        from .models.load import InstanceError
+        from .solver.backends.base import BackendError
+
+        try:
+            return fn(*args, **kwargs)
+        except InstanceError as exc:
+            _fail(str(exc), EXIT_USAGE)
+        except (BackendError, KeyError) as exc:
+            _fail(f"error: {exc.args[0] if exc.args else exc}", EXIT_USAGE)
+        except (click.exceptions.Exit, click.ClickException, SystemExit):
+            raise
+        except Exception as exc:  # noqa: BLE001 - the last line of defence
+            if os.environ.get("SHAREPLAN_DEBUG"):
+                raise
+            _fail(f"internal error: {type(exc).__name__}: {exc}\n"
+                  "(set SHAREPLAN_DEBUG=1 for the traceback; please report it)", EXIT_INTERNAL)
+
+    return wrapper
+
+
+def solver_options(fn):
+    """--backend, --time-limit, --gap, --threads, --seed, --log."""
+    from .solver.backends import DEFAULT_BACKEND, REGISTRY
+
+    decorators = [
+        click.option("--backend", type=click.Choice(list(REGISTRY)), default=DEFAULT_BACKEND,
+                     show_default=True, help="Solver backend."),
+        click.option("--time-limit", type=click.FloatRange(min=0, min_open=True),
+                     help="Seconds; a run cut short reports 'feasible' with its gap."),
+        click.option("--gap", type=click.FloatRange(min=0), default=1e-6, show_default=True,
+                     help="Relative MIP gap on the decision-dependent cost."),
+        click.option("--threads", type=click.IntRange(min=1), default=1, show_default=True),
+        click.option("--seed", type=int, default=0, show_default=True),
+        click.option("--log", is_flag=True, help="Show the solver's log."),
+    ]
+    for dec in reversed(decorators):
+        fn = dec(fn)
+    return fn
+
+
+def make_options(time_limit, gap, threads, seed, log):
+    from .solver.backends.base import SolveOptions
+
+    return SolveOptions(time_limit=time_limit, gap=gap, threads=threads, seed=seed, log=log)
+
+
+def exit_code_for(status) -> int:
+    from .solver.backends.base import Status
+
+    return {Status.OPTIMAL: EXIT_OK, Status.FEASIBLE: EXIT_OK, Status.INFEASIBLE: EXIT_INFEASIBLE,
+            Status.UNBOUNDED: EXIT_INFEASIBLE, Status.NO_SOLUTION: EXIT_NO_PLAN,
+            Status.ERROR: EXIT_INTERNAL}[status]
+
+
