@@ -1,0 +1,178 @@
+"""Honest limits (SPEC section 6): a run cut short is never called optimal.
+
+A capacitated facility-location instance in the style of OR-Library (sites
+without owners, one single-source function that must be shared, explicit
+force -> site costs, tight capacities) is far too hard for any backend to prove
+within a fraction of a second: 100 forces x 30 sites takes every backend more
+than 20 s without closing the gap (measured on the 2-core test machine), so a
+0.2 s limit leaves a margin of 100x. Every backend must answer ``feasible`` with
+its gap stated (larger than the gap asked for) or ``no_solution`` (exit 4),
+never ``optimal``; the same instance cut down to a few forces is proven optimal.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import random
+
+import pytest
+from click.testing import CliRunner
+
+from shareplan.cli import cli
+from shareplan.models.load import instance_from_data
+from shareplan.solver.backends import SolveOptions
+from shareplan.solver.run import solve_instance
+
+LIMIT = 0.2  # seconds
+BACKENDS = ["cbc", "ortools", "highs", "ortools-cpsat"]
+
+
+def cfl_instance(n_forces: int = 100, n_sites: int = 30, seed: int = 1,
+                 slack: float = 3.0) -> dict:
+    """Random capacitated facility location as a shareplan instance.
+
+    Forces and sites are points in a 100 x 100 square; force i has demand d_i in
+    5..35 and must be served (standalone_allowed false) by exactly one site
+    (divisible false); serving costs d_i x distance / 10 a year (explicit
+    arc_cost_gbp), opening a site 600..1000 a year; capacities total ``slack`` x
+    the demand, spread evenly. min_members 1: a site may serve a single force.
+    """
+    rng = random.Random(seed)
+    forces = [(rng.uniform(0, 100), rng.uniform(0, 100)) for _ in range(n_forces)]
+    sites = [(rng.uniform(0, 100), rng.uniform(0, 100)) for _ in range(n_sites)]
+    demand = [rng.randint(5, 35) for _ in range(n_forces)]
+    per_site = slack * sum(demand) / n_sites
+    hosts = [{"site": f"s{j}", "fixed_cost_gbp": float(rng.randint(600, 1000)),
+              "capacity": float(round(per_site * rng.uniform(0.8, 1.2)))}
+             for j in range(n_sites)]
+    arc = {f"f{i}": {f"s{j}": round(demand[i] * math.dist(forces[i], sites[j]) / 10, 2)
+                     for j in range(n_sites)} for i in range(n_forces)}
+    return {
+        "name": f"cfl-{n_forces}x{n_sites}-{seed}", "horizon_years": 1,
+        "forces": [{"id": f"f{i}"} for i in range(n_forces)],
+        "sites": [{"id": f"s{j}"} for j in range(n_sites)],
+        "functions": [{"id": "serve", "divisible": False, "standalone_allowed": False,
+                       "min_members": 1, "hosts": hosts, "arc_cost_gbp": arc}],
+        "costs": [{"force": f"f{i}", "function": "serve", "standalone_cost_gbp": 1000.0,
+                   "demand": float(demand[i])} for i in range(n_forces)],
+    }
+
+
+@pytest.fixture(scope="module")
+def hard():
+    return instance_from_data(cfl_instance())
+
+
+@pytest.fixture(scope="module")
+def hard_plans(hard):
+    """Each backend once at the default gap, cut short by LIMIT."""
+    return {b: solve_instance(hard, b, SolveOptions(time_limit=LIMIT)) for b in BACKENDS}
+
+
+def _assert_honest(plan, gap_asked: float) -> None:
+    status = plan.status.value
+    assert status in ("feasible", "no_solution"), (
+        f"{plan.backend}: {status} after {LIMIT} s on an instance no backend proves in 20 s "
+        f"(objective {plan.objective}, bound {plan.bound}, gap {plan.gap})")
+    if status == "feasible":
+        assert plan.objective is not None and plan.units
+        assert plan.gap is not None, f"{plan.backend}: feasible without a gap"
+        assert plan.gap > gap_asked, (plan.backend, plan.gap)
+        assert plan.bound is not None and plan.bound <= plan.objective + 1e-6
+    else:
+        assert plan.objective is None and not plan.units and not plan.forces
+    assert plan.times["solve_s"] < 30 * LIMIT + 5  # the limit was applied
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_cut_short_is_never_optimal(hard_plans, backend):
+    _assert_honest(hard_plans[backend], 1e-6)
+
+
+@pytest.mark.parametrize("backend", ["cbc", "highs"])
+def test_cut_short_with_a_looser_gap(hard, backend):
+    plan = solve_instance(hard, backend, SolveOptions(time_limit=LIMIT, gap=1e-4))
+    _assert_honest(plan, 1e-4)
+    assert plan.options["gap"] == 1e-4 and plan.options["time_limit"] == LIMIT
+
+
+def test_bounds_and_incumbents_agree_across_backends(hard_plans):
+    """Every bound is a lower bound on every incumbent found (minimising cost)."""
+    found = {b: p for b, p in hard_plans.items() if p.status.value == "feasible"}
+    assert found, "no backend found any plan in the limit; the test saw nothing"
+    best = min(p.objective for p in found.values())
+    for b, p in found.items():
+        assert p.bound <= best + 1e-6 * abs(best), (b, p.bound, best)
+
+
+def test_cut_short_plans_check_out(hard, hard_plans):
+    from shareplan.solver.checker import check_plan
+
+    for b, plan in hard_plans.items():
+        if plan.status.value == "feasible":
+            assert check_plan(hard, plan.to_dict()) == [], b
+
+
+@pytest.mark.parametrize("backend", ["cbc", "ortools", "highs"])
+def test_cli_states_the_status(tmp_path, backend):
+    path = tmp_path / "cfl.json"
+    path.write_text(json.dumps(cfl_instance()))
+    runner = CliRunner()
+    result = runner.invoke(cli, [str(path), "--backend", backend, "--time-limit", str(LIMIT)])
+    assert result.exit_code in (0, 4), result.output
+    head = result.output.splitlines()[0]
+    if result.exit_code == 0:
+        assert head.startswith("cfl-100x30-1: feasible"), head
+        gap = result.output.split("gap: ")[1].split()[0]
+        assert float(gap) > 1e-6
+    else:
+        assert head.startswith("cfl-100x30-1: no_solution"), head
+    assert "optimal" not in result.output
+    out = tmp_path / "plan.json"
+    result = runner.invoke(cli, [str(path), "--backend", backend, "--time-limit", str(LIMIT),
+                                 "--json", "--out", str(out)])
+    plan = json.loads(result.output)
+    assert plan["status"] in ("feasible", "no_solution")
+    assert result.exit_code == (0 if plan["status"] == "feasible" else 4)
+    assert json.loads(out.read_text())["status"] == plan["status"]
+    if plan["status"] == "feasible":
+        assert plan["gap"] is not None and plan["gap"] > 1e-6
+
+
+@pytest.mark.xfail(strict=True, reason="reported bug: OR-Tools' HiGHS engine answers "
+                   "UNKNOWN_STATUS when its time limit hits, mapped to status 'error' and "
+                   "exit 1, instead of 'feasible' with its gap or 'no_solution' (exit 4)")
+def test_ortools_highs_cut_short(hard):
+    _assert_honest(solve_instance(hard, "ortools-highs", SolveOptions(time_limit=LIMIT)),
+                   1e-6)
+
+
+@pytest.mark.parametrize("backend", BACKENDS + ["ortools-highs"])
+def test_small_instance_is_proven_optimal(backend):
+    """The same model, small: every backend proves it, so the checks above can tell."""
+    inst = instance_from_data(cfl_instance(n_forces=8, n_sites=4, seed=2))
+    plan = solve_instance(inst, backend, SolveOptions(time_limit=60))
+    assert plan.status.value == "optimal", (plan.status, plan.message)
+    assert plan.gap is not None and plan.gap <= 1e-6 * 1.0001 + 1e-9
+
+
+def test_small_instance_same_optimum_everywhere():
+    inst = instance_from_data(cfl_instance(n_forces=8, n_sites=4, seed=2))
+    objectives = {b: solve_instance(inst, b).objective for b in BACKENDS + ["ortools-highs"]}
+    assert max(objectives.values()) - min(objectives.values()) < 0.02, objectives
+
+
+@pytest.mark.xfail(strict=True, reason="reported bug: the gap is relative to |objective - "
+                   "offset|, and the offset holds the standalone costs of functions that "
+                   "cannot run standalone; with those at 1e9 the solvers stop at their first "
+                   "plan and it is reported 'optimal' with the bound 8-48% below it")
+@pytest.mark.parametrize("backend", ["highs", "ortools", "ortools-cpsat"])
+def test_unavoidable_standalone_cost_does_not_loosen_the_gap(backend):
+    data = cfl_instance()
+    for row in data["costs"]:
+        row["standalone_cost_gbp"] = 1e9  # never paid: standalone is not allowed
+    plan = solve_instance(instance_from_data(data), backend, SolveOptions(time_limit=2))
+    if plan.status.value == "optimal":
+        assert plan.objective - plan.bound <= 1e-4 * plan.objective, (
+            plan.objective, plan.bound, plan.gap)
