@@ -90,7 +90,11 @@ def cases(which: str, data: Path) -> list[Case]:
 
 
 def _fmt(v, spec: str) -> str:
-    return "-" if v is None else format(v, spec)
+    """format(v, spec), or '-' padded to the same width when v is missing."""
+    if v is None:
+        width = "".join(ch for ch in spec.split(".")[0] if ch.isdigit())
+        return "-".rjust(int(width)) if width else "-"
+    return format(v, spec)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -232,7 +232,12 @@ def orlib_to_instance(path: str | Path, capacity: float | None = None,
     path = Path(path)
     caps, fixed, demands, cost = parse_orlib(path, capacity)
     stem = _stem(path)
-    name = f"{stem}{_num(capacity)}" if capacity is not None else stem
+    if capacity is None:
+        name = stem
+    elif stem in ("capa", "capb", "capc"):
+        name = f"{stem}{_num(capacity)}"  # as in capopt_abc.txt: capa8000
+    else:
+        name = f"{stem}_capacity{_num(capacity)}"
     kind = "single-source" if single_source else "multi-source"
     cap_note = f", every capacity {_num(capacity)}" if capacity is not None else ""
     desc = (f"OR-Library capacitated warehouse location {stem} ({len(caps)} warehouses x "

@@ -461,10 +461,6 @@ def test_capacity_found_by_elastic_resolve(backend):
     assert reason["message"] == "custody at Welwyn would need capacity 1,240 against 1,000"
 
 
-@pytest.mark.xfail(strict=True, reason="reported bug: with exact allocation over enumerated "
-                   "member sets, sets above a host's capacity are never built, so the capacity "
-                   "slack cannot help and the explanation blames the targets ('could save at "
-                   "most £0') instead of the capacity")
 def test_capacity_behind_targets_found_by_elastic_resolve():
     data = capacity_by_targets_instance()
     assert _precheck(data) == []
@@ -554,10 +550,6 @@ def _capacity_without_standalone():
     return data
 
 
-@pytest.mark.xfail(strict=True, reason="reported bug: elastic slack on the equality rows "
-                   "'assign' (no standalone / must share) only relaxes the upper side, and "
-                   "the capacity 'cover' rows get none, so these fall through to 'the "
-                   "existing units as fixed conflict' although there are no existing units")
 @pytest.mark.parametrize("case", ["opt-out without standalone", "capacity without standalone"])
 def test_explanation_without_standalone(case):
     if case == "opt-out without standalone":
@@ -591,10 +583,6 @@ def _fixed_member_floor():
             "existing": [{"function": "custody", "site": "X", "members": ["A", "B"]}]}
 
 
-@pytest.mark.xfail(strict=True, reason="reported bug: explain.precheck subtracts the status "
-                   "quo officer change of a fixed existing member and never adds it back, so "
-                   "it blames Avon's frontline floor (980 against 1,000) for an infeasibility "
-                   "caused by hr capacity")
 def test_precheck_fixed_existing_member_keeps_its_frontline():
     data = _fixed_member_floor()
     relaxed = copy.deepcopy(data)

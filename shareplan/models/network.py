@@ -71,8 +71,12 @@ class Network:
         return len(self.force_ids)
 
 
-def build_network(inst: Instance) -> Network:
-    """Resolve defaults and prune arcs; assumes :func:`check_rules` passed."""
+def build_network(inst: Instance, capacity_prunes: bool = True) -> Network:
+    """Resolve defaults and prune arcs; assumes :func:`check_rules` passed.
+
+    ``capacity_prunes=False`` keeps arcs whose demand exceeds the host's capacity
+    (the infeasibility explanation relaxes capacity and needs them).
+    """
     force_ids = [f.id for f in inst.forces]
     fidx = {fid: i for i, fid in enumerate(force_ids)}
     sites = {h.id: h for h in inst.sites}
@@ -143,7 +147,7 @@ def build_network(inst: Instance) -> Network:
             if fn.id in same_region:
                 allowed &= np.array([[force_region[i] == site_region[h] for h in range(H)]
                                      for i in range(n)], dtype=bool).reshape(n, H)
-            if not fn.divisible:
+            if not fn.divisible and capacity_prunes:
                 allowed &= d[:, None] <= K[None, :] + 1e-9
 
         existing_units: list[ExistingUnit] = []

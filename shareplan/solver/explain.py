@@ -18,9 +18,9 @@ from dataclasses import replace
 import numpy as np
 import scipy.sparse as sp
 
-from ..models.network import Network
+from ..models.network import Network, build_network
 from .backends.base import SolveOptions, Status
-from .formulation import Formulation, _officer_delta
+from .formulation import Formulation, _officer_delta, build_formulation
 from .lp import Block
 
 ELASTIC_FAMILIES = ("savings", "savings_total", "frontline", "capacity", "assign", "forbidden",
@@ -51,7 +51,8 @@ def precheck(form: Formulation) -> list[dict]:
 
     max saving_i <= sum_s max(0, max_{a in A_s(i), not fixed} alpha (c - m_a) - t_a - C_h k_i / K_h),
     with K_h the largest key total a unit at h can reach (i plus the biggest others);
-    max frontline_i <= L_i + sum_s max(0, max_a delta_a) - delta(x0).
+    max frontline_i <= L_i + sum_s (max(0, max_a delta_a) - delta(x0)) over functions where
+    i is not a fixed member of an existing unit.
     """
     net = form.net
     inst = net.inst
@@ -65,10 +66,9 @@ def precheck(form: Formulation) -> list[dict]:
         cap = fd.fn.max_members or n
         for i in range(n):
             arcs = np.nonzero(fd.arc_force == i)[0]
-            sq = float(delta[arcs] @ fd.status_quo[arcs]) if len(arcs) else 0.0
-            best_frontline[i] -= sq
             if i in fixed_members or not len(arcs):
-                continue
+                continue  # a fixed member's x equals its status quo: no change either way
+            best_frontline[i] -= float(delta[arcs] @ fd.status_quo[arcs])
             gains = []
             for a in arcs:
                 h = fd.arc_host[a]
@@ -120,7 +120,7 @@ def _elastic(form: Formulation):
             elif block.family == "capacity":
                 fd = next(f for f in net.functions if f.fn.id == label[0])
                 scale = max(1.0, float(fd.capacity[fd.hosts.index(label[1])]))
-            sign = -1.0 if np.isfinite(hi) else 1.0
+            sign = 1.0 if block.family == "assign" or not np.isfinite(hi) else -1.0
             rows.append(r)
             signs.append(sign)
             weights.append(1.0 / scale)
@@ -129,8 +129,12 @@ def _elastic(form: Formulation):
     m = len(cols)
     S = sp.csr_matrix((signs, (rows, np.arange(m))), shape=(lp.n_rows, m))
     block = Block("slack", lp.n_cols, [(f, *lab) for f, lab in labels])
+    row_lo = lp.row_lo.copy()  # the cover inequality would hide capacity slack: drop it
+    cover = lp.row_block("cover")
+    if cover is not None:
+        row_lo[cover.start:cover.stop] = -np.inf
     elastic = replace(
-        lp, A=sp.hstack([lp.A, S]).tocsr(), lb=np.append(lp.lb, np.zeros(m)),
+        lp, A=sp.hstack([lp.A, S]).tocsr(), row_lo=row_lo, lb=np.append(lp.lb, np.zeros(m)),
         ub=np.append(lp.ub, np.full(m, np.inf)), integer=np.append(lp.integer, np.zeros(m, bool)),
         obj=np.append(np.zeros(lp.n_cols), weights), obj_offset=0.0, maximize=False,
         col_blocks=[*lp.col_blocks, block])
@@ -195,14 +199,18 @@ def explain_infeasible(form: Formulation, backend: str, options: SolveOptions) -
     reasons = precheck(form)
     if reasons:
         return reasons
+    # capacity is relaxed below, so arcs and member sets must not be pruned by it
+    form = build_formulation(build_network(form.net.inst, capacity_prunes=False),
+                             capacity_prunes=False)
     elastic, labels = _elastic(form)
     if not get_backend(backend).supports_continuous:
         backend = "ortools"  # slacks are continuous; CP-SAT would round them
     res = solve_programme(elastic, backend, options)
     if res.x is None:
-        return [{"rule": "existing", "message": "no plan exists even with every target, floor, "
-                 "capacity and policy rule relaxed: the existing units as fixed conflict with "
-                 "the model's structure (check existing units against hosts and unit sizes)"}]
+        return [{"rule": "structure", "message": "no plan exists even with every target, floor, "
+                 "capacity and policy rule relaxed: the fixed existing units or the unit-size "
+                 "rules (min_members, host must be a member) cannot be met by the forces "
+                 "allowed to join"}]
     slack = res.x[form.lp.n_cols:]
     violated = [(labels[k], float(slack[k])) for k in np.argsort(-slack) if slack[k] > 1e-6]
     alone = len(violated) == 1 and res.status is Status.OPTIMAL

@@ -51,6 +51,7 @@ class _Ctx:
     b: LPBuilder = field(default_factory=LPBuilder)
     x: list[np.ndarray] = field(default_factory=list)
     y: list[np.ndarray] = field(default_factory=list)
+    capacity_prunes: bool = True  # member sets above capacity are left out
     charges: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = field(default_factory=list)
     """(force, column, coefficient): each force's allocated share of unit costs."""
     arc_coef: list[np.ndarray] = field(default_factory=list)
@@ -236,9 +237,9 @@ def forbidden_partners(ctx: _Ctx) -> None:
 MAX_ENUMERATED_SETS = 20_000
 
 
-def _member_sets(fd: FunctionData, h: int) -> list[tuple[int, ...]]:
+def _member_sets(fd: FunctionData, h: int, within_capacity: bool) -> list[tuple[int, ...]]:
     """Feasible member sets M of a unit at h: owner in M (if required), minm <= |M| <= maxm,
-    sum_{i in M} d_si <= K_sh; indices into the arcs of fd."""
+    and (if within_capacity) sum_{i in M} d_si <= K_sh; indices into the arcs of fd."""
     arcs = np.nonzero(fd.arc_host == h)[0]
     required = [a for a in arcs if fd.fn.host_must_be_member and fd.arc_force[a] == fd.owner[h]]
     free = [a for a in arcs if a not in required]
@@ -248,7 +249,8 @@ def _member_sets(fd: FunctionData, h: int) -> list[tuple[int, ...]]:
     for size in range(max(lo, len(required)), hi + 1):
         for rest in combinations(free, size - len(required)):
             members = (*required, *rest)
-            if fd.demand[fd.arc_force[list(members)]].sum() <= fd.capacity[h] + 1e-9:
+            if not within_capacity or \
+                    fd.demand[fd.arc_force[list(members)]].sum() <= fd.capacity[h] + 1e-9:
                 out.append(members)
     return out
 
@@ -286,7 +288,7 @@ def allocation_by_sets(ctx: _Ctx, fd: FunctionData, x, y, C, hosts) -> None:
     charge_i = sum_M C_h k_si / (sum_{j in M} k_sj) lambda_hM.
     """
     sid = fd.fn.id
-    sets = [(h, m) for h in hosts for m in _member_sets(fd, h)]
+    sets = [(h, m) for h in hosts for m in _member_sets(fd, h, ctx.capacity_prunes)]
     names = ["+".join(ctx.net.force_ids[fd.arc_force[a]] for a in m) for _, m in sets]
     lam = ctx.b.add_vars("unit", Labels(sid, (fd.hosts, np.array([h for h, _ in sets], int)),
                                         (names, np.arange(len(sets)))), 0.0, 1.0, integer=True)
@@ -422,14 +424,15 @@ def needs_allocation(net: Network) -> bool:
             or inst.objective.sense == "max_min_savings_ratio")
 
 
-def build_formulation(net: Network) -> Formulation:
+def build_formulation(net: Network, capacity_prunes: bool = True) -> Formulation:
     """The whole model: the families of SPEC section 3 in order, then the objective.
 
     Local policing (family 7) has no variables: network.build_network gives
     non-shareable functions no arcs, and their cost enters as the constant
-    ``alpha * L^loc_i`` in every force's baseline and plan.
+    ``alpha * L^loc_i`` in every force's baseline and plan. ``capacity_prunes=False``
+    keeps member sets above capacity (for the elastic re-solve, which relaxes it).
     """
-    ctx = _Ctx(net)
+    ctx = _Ctx(net, capacity_prunes=capacity_prunes)
     declare_variables(ctx)
     assignment(ctx)
     linking(ctx)
