@@ -53,15 +53,17 @@ def _function_changes(fid: str, a: dict[str, list[str]], b: dict[str, list[str]]
     out = []
     home_a = {f: s for s, ms in a.items() for f in ms}
     home_b = {f: s for s, ms in b.items() for f in ms}
+    moves: dict[str, str] = {}  # old host -> new host when a whole unit relocated
     for site in sorted(set(a) - set(b)):
         movers = [f for f in a[site] if f in home_b]
         target = {home_b[f] for f in movers}
         if movers and len(target) == 1 and set(target) - set(a):
-            out.append(f"{fid}: host moved from {site} to {target.pop()}")
+            moves[site] = target.pop()
+            out.append(f"{fid}: host moved from {site} to {moves[site]}")
         else:
             out.append(f"{fid}: unit at {site} closed")
     for site in sorted(set(b) - set(a)):
-        if not any(s.startswith(f"{fid}: host moved") and s.endswith(site) for s in out):
+        if site not in moves.values():
             out.append(f"{fid}: new unit at {site} with {_join(b[site], names)}")
     for f in sorted(set(home_a) | set(home_b)):
         sa, sb = home_a.get(f), home_b.get(f)
@@ -72,7 +74,7 @@ def _function_changes(fid: str, a: dict[str, list[str]], b: dict[str, list[str]]
             out.append(f"{fid}: {who} joins the unit at {sb}")
         elif sb is None:
             out.append(f"{fid}: {who} leaves the unit at {sa} and runs it alone")
-        elif not any(s == f"{fid}: host moved from {sa} to {sb}" for s in out):
+        elif moves.get(sa) != sb:
             out.append(f"{fid}: {who} moves from the unit at {sa} to the unit at {sb}")
     return out
 

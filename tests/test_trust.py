@@ -290,9 +290,6 @@ def test_diff_host_moved_has_no_join_or_leave_sentences():
     assert diff.changes == ["fin: host moved from hA to hB"]
 
 
-@pytest.mark.xfail(strict=True, reason="reported bug: analysis._function_changes hides "
-                   "'new unit at hB' when a 'host moved ... to xhB' sentence ends with the "
-                   "same characters (endswith on site ids)")
 def test_diff_new_unit_beside_a_move_to_a_similar_site_id():
     diff = diff_plans(plan_dict({"fin": {"hA": ["A", "B"]}}),
                       plan_dict({"fin": {"xhB": ["A", "B"], "hB": ["C", "D"]}}))
@@ -597,10 +594,6 @@ def test_precheck_fixed_existing_member_keeps_its_frontline():
 # ====================================================================== plans read back
 
 
-@pytest.mark.xfail(strict=True, reason="reported bug: plan.clean_solution snaps only |x| < 1e-7, "
-                   "so a divisible x of 2e-7 at a host whose y is 2e-7 (both within solver "
-                   "tolerances; HiGHS returns such values) becomes a unit with a member of "
-                   "fraction 0.0 that pays the whole fixed cost in the plan's figures")
 def test_tolerance_sized_fractions_are_not_units():
     """A solution with x = y = 2e-7 on a closed host reads as the same plan."""
     import numpy as np
@@ -687,11 +680,6 @@ def test_reference_instance_is_feasible(backend):
     assert check_plan(inst, plan.to_dict()) == []
 
 
-@pytest.mark.xfail(strict=True, reason="reported bug: CP-SAT answers INFEASIBLE for this "
-                   "feasible instance (without the target or without travel costs it solves "
-                   "it: the savings row's real coefficients, which CP-SAT scales to "
-                   "integers, are the likely cause); the plan says 'proven infeasible' "
-                   "(exit 3) with an empty explanation: the elastic re-solve relaxes nothing")
 def test_cpsat_does_not_call_a_feasible_instance_infeasible():
     plan = solve_instance(instance_from_data(CPSAT_FALSE_INFEASIBLE), "ortools-cpsat")
     assert plan.status.value != "infeasible", plan.message

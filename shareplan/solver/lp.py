@@ -104,6 +104,25 @@ class LinearProgram:
     def objective_value(self, x: np.ndarray) -> float:
         return float(self.obj @ x + self.obj_offset)
 
+    def worst_row(self, x: np.ndarray) -> tuple[float, int]:
+        """(violation / row scale, row index) of the row x breaks most; scale = max(1, |bound|,
+        largest |coefficient| x 1) so money rows and count rows are judged alike."""
+        if not self.n_rows:
+            return 0.0, -1
+        ax = self.A @ x
+        lo = np.where(np.isfinite(self.row_lo), self.row_lo, -np.inf)
+        hi = np.where(np.isfinite(self.row_hi), self.row_hi, np.inf)
+        viol = np.maximum(np.maximum(lo - ax, ax - hi), 0.0)
+        bound = np.maximum(np.where(np.isfinite(lo), np.abs(lo), 0.0),
+                           np.where(np.isfinite(hi), np.abs(hi), 0.0))
+        coef = np.zeros(self.n_rows)
+        if self.A.nnz:
+            coef = np.maximum.reduceat(np.abs(self.A.data), self.A.indptr[:-1].clip(
+                max=self.A.nnz - 1)) * (np.diff(self.A.indptr) > 0)
+        scaled = viol / np.maximum.reduce([np.ones(self.n_rows), bound, coef])
+        r = int(np.argmax(scaled))
+        return float(scaled[r]), r
+
     def max_violation(self, x: np.ndarray) -> float:
         """Largest violation of rows or bounds by x (0 for a feasible point)."""
         ax = self.A @ x

@@ -116,12 +116,17 @@ def _r(value: float, dp: int) -> float:
     return 0.0 if out == 0 else out  # no "-0.0" in files
 
 
+#: Fractions within this of 0 or 1 are solver tolerance, not decisions (HiGHS and
+#: SCIP accept 1e-6 primal infeasibility).
+SNAP = 1e-6
+
+
 def clean_solution(x: np.ndarray, integer: np.ndarray) -> np.ndarray:
     """Round integer columns and snap near-0/1 fractions so reports are exact."""
     x = np.asarray(x, dtype=float).copy()
     x[integer] = np.round(x[integer])
-    x[np.abs(x) < 1e-7] = 0.0
-    x[np.abs(x - 1) < 1e-7] = 1.0
+    x[np.abs(x) < SNAP] = 0.0
+    x[np.abs(x - 1) < SNAP] = 1.0
     return np.clip(x, 0.0, None)
 
 
@@ -136,8 +141,8 @@ def read_solution(form, x: np.ndarray) -> tuple[list[Unit], list[ForceResult]]:
     shared: list[dict[str, str]] = [{} for _ in range(n)]
     units: list[Unit] = []
     existing_hosts = {(fd.fn.id, fd.hosts[u.host]) for fd in net.functions for u in fd.existing}
-    for fd, xcols, coef in zip(net.functions, form.x, form.arc_coef):
-        xa = x[xcols]
+    for fd, xcols, ycols, coef in zip(net.functions, form.x, form.y, form.arc_coef):
+        xa = np.where(x[ycols][fd.arc_host] > 0.5, x[xcols], 0.0)  # nobody at a closed host
         np.add.at(plan_cost, fd.arc_force, coef * xa)
         np.add.at(one_off, fd.arc_force, fd.arc_transition * xa)
         delta = fd.officers[fd.arc_force] - fd.fn.officers_per_unit * fd.demand[fd.arc_force]

@@ -45,6 +45,10 @@ def _solve_lexicographic(form: Formulation, backend, options: SolveOptions) -> B
     return second
 
 
+#: A solution breaking a row by more than this (relative to the row's scale) is refused.
+VIOLATION_TOLERANCE = 1e-5
+
+
 def solve_programme(lp: LinearProgram, backend_name: str, options: SolveOptions
                     ) -> BackendResult:
     """One solve; rows that cannot hold whatever x is are reported without a solver."""
@@ -55,7 +59,14 @@ def solve_programme(lp: LinearProgram, backend_name: str, options: SolveOptions
     if lp.n_cols == 0:  # nothing to decide (nobody can share): the plan is the status quo
         return BackendResult(Status.OPTIMAL, np.zeros(0), lp.obj_offset, lp.obj_offset,
                              "none needed", "", 0.0)
-    return get_backend(backend_name).solve(lp, options)
+    res = get_backend(backend_name).solve(lp, options)
+    if res.x is not None:
+        worst, row = lp.worst_row(res.x)
+        if worst > VIOLATION_TOLERANCE:
+            res.status = Status.ERROR
+            res.message = (f"{res.solver} returned a plan that breaks {lp.row_name(row)} "
+                           f"(by {worst:.1e} of its scale); not trusted")
+    return res
 
 
 def solve_formulation(form: Formulation, backend_name: str, options: SolveOptions

@@ -28,9 +28,17 @@ def _parameters(engine: str, options: SolveOptions) -> str:
         lines = [f"mip_rel_gap={options.gap}", f"threads={options.threads}",
                  f"random_seed={options.seed}"]
         return "\n".join(lines + [f"{k}={v}" for k, v in extra.items()])
+    # CP-SAT scales real coefficients to integers; at its default precision (1e-6) savings
+    # rows in pounds lose feasible plans, at 1e-9 they keep them
     parts = [f"relative_gap_limit:{options.gap}", f"num_workers:{max(1, options.threads)}",
-             f"random_seed:{options.seed}"]
+             f"random_seed:{options.seed}", "mip_wanted_precision:1e-9"]
     return " ".join(parts + [f"{k}:{v}" for k, v in extra.items()])
+
+
+def _integral(lp: LinearProgram) -> bool:
+    """Every constraint coefficient and bound an integer (CP-SAT then solves it exactly)."""
+    parts = [lp.A.data, lp.row_lo[np.isfinite(lp.row_lo)], lp.row_hi[np.isfinite(lp.row_hi)]]
+    return all(np.all(p == np.round(p)) for p in parts)
 
 
 def to_model_builder(lp: LinearProgram):
@@ -78,6 +86,11 @@ class OrtoolsBackend(Backend):
         elapsed = time.perf_counter() - t0
         label = f"OR-Tools {_ENGINES[self.engine]}"
         S = mb.SolveStatus
+        if code == S.INFEASIBLE and self.engine == "sat" and not _integral(lp):
+            return BackendResult(Status.NO_SOLUTION, None, None, None, label, version, elapsed,
+                                 message="CP-SAT found no plan, but it rounds non-integral "
+                                         "coefficients, so that proves nothing; use ortools "
+                                         "or cbc to prove infeasibility")
         if code == S.INFEASIBLE:
             return BackendResult(Status.INFEASIBLE, None, None, None, label, version, elapsed)
         if code == S.UNBOUNDED:
