@@ -140,9 +140,6 @@ def test_cli_states_the_status(tmp_path, backend):
         assert plan["gap"] is not None and plan["gap"] > 1e-6
 
 
-@pytest.mark.xfail(strict=True, reason="reported bug: OR-Tools' HiGHS engine answers "
-                   "UNKNOWN_STATUS when its time limit hits, mapped to status 'error' and "
-                   "exit 1, instead of 'feasible' with its gap or 'no_solution' (exit 4)")
 def test_ortools_highs_cut_short(hard):
     _assert_honest(solve_instance(hard, "ortools-highs", SolveOptions(time_limit=LIMIT)),
                    1e-6)
@@ -163,10 +160,6 @@ def test_small_instance_same_optimum_everywhere():
     assert max(objectives.values()) - min(objectives.values()) < 0.02, objectives
 
 
-@pytest.mark.xfail(strict=True, reason="reported bug: the gap is relative to |objective - "
-                   "offset|, and the offset holds the standalone costs of functions that "
-                   "cannot run standalone; with those at 1e9 the solvers stop at their first "
-                   "plan and it is reported 'optimal' with the bound 8-48% below it")
 @pytest.mark.parametrize("backend", ["highs", "ortools", "ortools-cpsat"])
 def test_unavoidable_standalone_cost_does_not_loosen_the_gap(backend):
     data = cfl_instance()

@@ -3,17 +3,21 @@
 Index sets: forces ``I``; shareable functions ``S``; candidate hosts ``H_s``;
 candidate arcs ``a = (s, i, h) ∈ A_s``. Variables: ``x_a`` (force i gets s from
 the unit at h; binary, or in [0,1] when s is divisible), ``y_sh`` (a unit for s
-is open at h), and for exact cost allocation ``p_sh`` (charge per key unit) and
-``z_a = p_sh x_a``. Standalone is ``u_si = 1 - sum_h x_sih``.
+is open at h), and for exact cost allocation either ``lambda_hM`` (unit at h with
+member set M) or ``p_sh`` (charge per key unit) with ``z_a = p_sh x_a``.
+Standalone is ``u_si = 1 - sum_h x_sih``.
 
 Money is over the horizon: annual figures times ``alpha = sum_{k=1..Y} (1+r)^-k``,
 one-off figures (set-up G, transition t) undiscounted. For force i::
 
-    plan_i(x) = alpha (L_i^loc + sum_s c_si) + sum_a [alpha (m_a - c_si) + t_a] x_a + sum_a k_si z_a
+    plan_i(x) = alpha (L_i^loc + sum_s c_si) + sum_a [alpha (m_a - c_si) + t_a] x_a + charge_i(x)
 
 where ``m_a = v_s d_si + a_sih`` is the arc's annual running cost and L^loc the
-local (never shared) functions' cost. ``baseline_i = plan_i(x0)`` for the status
-quo ``x0`` (existing units), so ``Savings_i = baseline_i - plan_i(x)``.
+local (never shared) functions' cost; ``charge_i`` is i's exact share of the
+fixed and set-up costs of its units (see :func:`allocation`). ``baseline_i =
+plan_i(x0)`` for the status quo ``x0`` (existing units), so ``Savings_i = baseline_i - plan_i(x)``. Where force i
+may not run s alone, ``sum_h x_sih = 1`` and its ``c_si`` terms cancel; the model
+leaves them out of both the constant and ``coef_a`` (see ``_force_constants``).
 
 This module never imports a solver package.
 """
@@ -38,8 +42,8 @@ class Formulation:
     lp: LinearProgram
     x: list[np.ndarray]  # per function: columns of its arcs
     y: list[np.ndarray]  # per function: columns of its hosts
-    arc_coef: list[np.ndarray]  # per function: alpha (m_a - c_si) + t_a
-    force_const: np.ndarray  # alpha (local + standalone shareable cost) per force
+    arc_coef: list[np.ndarray]  # per function: alpha (m_a - c_si [may run alone]) + t_a
+    force_const: np.ndarray  # the part of each force's plan cost no decision changes
     baseline: np.ndarray  # baseline_i over the horizon
     primary: tuple[np.ndarray, float] | None = None  # (objective, offset) maximised first
     uses_allocation: bool = False
@@ -61,10 +65,34 @@ class _Ctx:
         return zip(self.net.functions, self.x, self.y)
 
 
-def _status_quo_baseline(net: Network, arc_coef: list[np.ndarray]) -> np.ndarray:
-    """baseline_i = plan_i(x0): existing units at their current members and exact shares."""
+def _standalone_possible(net: Network, fd: FunctionData) -> np.ndarray:
+    """Per force: may it run s alone (standalone allowed and no must-share rule)?"""
+    return np.array([fd.fn.standalone_allowed and (fd.fn.id, i) not in net.must_share
+                     for i in range(net.n_forces)], dtype=bool)
+
+
+def _force_constants(net: Network) -> np.ndarray:
+    """The part of plan_i no decision changes: alpha (L^loc_i + sum_s c_si [i may run s alone]).
+
+    Where i may not run s alone, sum_h x_sih = 1 and the c_si of u_si = 1 - sum_h x_sih is
+    zero in every plan; leaving it out keeps the solver's relative gap on the cost that
+    decisions change (a 1e9 standalone cost nobody can incur would otherwise dwarf it).
+    """
+    const = net.local_cost.copy()
+    for fd in net.functions:
+        const += fd.cost * _standalone_possible(net, fd)
+    return net.alpha * const
+
+
+def _status_quo_baseline(net: Network) -> np.ndarray:
+    """baseline_i = plan_i(x0): every function alone except existing units as listed.
+
+    = alpha (L^loc_i + sum_s c_si) + sum_{a in x0} alpha (m_a - c_si) + exact shares of
+    alpha F_sh at existing units (their set-up and transitions are sunk).
+    """
     base = net.alpha * (net.local_cost + net.shareable_cost)
-    for fd, coef in zip(net.functions, arc_coef):
+    for fd in net.functions:
+        coef = net.alpha * (fd.arc_annual - fd.cost[fd.arc_force]) + fd.arc_transition
         np.add.at(base, fd.arc_force, coef * fd.status_quo)
         for unit in fd.existing:
             keys = fd.key[unit.members]
@@ -89,7 +117,8 @@ def declare_variables(ctx: _Ctx) -> None:
         has_arc = np.bincount(fd.arc_host, minlength=len(fd.hosts)) > 0
         ctx.y.append(ctx.b.add_vars("y", [(sid, h) for h in fd.hosts], 0.0,
                                     has_arc.astype(float), integer=True))
-        ctx.arc_coef.append(net.alpha * (fd.arc_annual - fd.cost[fd.arc_force])
+        alone = fd.cost * _standalone_possible(net, fd)
+        ctx.arc_coef.append(net.alpha * (fd.arc_annual - alone[fd.arc_force])
                             + fd.arc_transition)
 
 
@@ -445,8 +474,8 @@ def build_formulation(net: Network, capacity_prunes: bool = True) -> Formulation
     forbidden_partners(ctx)
     if needs_allocation(net):
         allocation(ctx)
-    force_const = net.alpha * (net.local_cost + net.shareable_cost)
-    baseline = _status_quo_baseline(net, ctx.arc_coef)
+    force_const = _force_constants(net)
+    baseline = _status_quo_baseline(net)
     savings_targets(ctx, baseline, force_const)
     frontline_floors(ctx)
 

@@ -95,11 +95,16 @@ class OrtoolsBackend(Backend):
             return BackendResult(Status.INFEASIBLE, None, None, None, label, version, elapsed)
         if code == S.UNBOUNDED:
             return BackendResult(Status.UNBOUNDED, None, None, None, label, version, elapsed)
-        if code not in (S.OPTIMAL, S.FEASIBLE):
-            status = Status.NO_SOLUTION if code == S.NOT_SOLVED else Status.ERROR
+        limited = options.time_limit is not None and elapsed >= 0.9 * options.time_limit
+        x = None
+        if code in (S.OPTIMAL, S.FEASIBLE) or limited:
+            # HiGHS through model_builder answers UNKNOWN_STATUS when its time limit hits
+            values = solver.values(model.get_variables()).to_numpy(dtype=float, na_value=np.nan)
+            x = values if np.all(np.isfinite(values)) else None
+        if x is None:
+            status = Status.NO_SOLUTION if code == S.NOT_SOLVED or limited else Status.ERROR
             return BackendResult(status, None, None, None, label, version, elapsed,
                                  message=f"OR-Tools status {code.name}")
-        x = solver.values(model.get_variables()).to_numpy(dtype=float)
         obj = float(lp.obj @ x)
         bound = float(solver.best_objective_bound)
         claimed = Status.OPTIMAL if code == S.OPTIMAL else Status.FEASIBLE
