@@ -8,6 +8,46 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from pydantic import BaseModel, ConfigDict
+
+
+class _Loose(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+
+class _MemberShape(_Loose):
+    force: str
+
+
+class _UnitShape(_Loose):
+    function: str
+    site: str
+    members: list[_MemberShape]
+
+
+class _ForceShape(_Loose):
+    force: str
+    name: str | None = None
+    savings_gbp: float | None = None
+    target_gbp: float | None = None
+    frontline_fte: float | None = None
+    one_off_gbp: float | None = None
+
+
+class PlanShape(_Loose):
+    """What diff and compare read from a plan file (other fields pass through)."""
+
+    status: str
+    units: list[_UnitShape]
+    forces: list[_ForceShape]
+    objective: float | None = None
+    solver: dict = {}
+    options: dict | None = None
+    times: dict | None = None
+    instance_name: str | None = None
+    instance_sha256: str | None = None
+    backend: str | None = None
+
 
 def _units_by_function(plan: dict) -> dict[str, dict[str, list[str]]]:
     """function -> {site: sorted member ids}."""

@@ -71,6 +71,8 @@ def run_cmd(instance, backend, time_limit, gap, threads, seed, log, out, csv_dir
         from .report import print_plan
 
         print_plan(plan)
+    elif not plan.has_solution and plan.message:
+        click.echo(f"{plan.status.value}: {plan.message}", err=True)
     sys.exit(exit_code_for(plan.status))
 
 
@@ -90,6 +92,7 @@ def validate_cmd(instance):
 
 @cli.command("schema")
 @click.option("--out", type=click.Path(dir_okay=False), help="Write the schema here.")
+@guarded
 def schema_cmd(out):
     """Print the JSON Schema of instance files (for editors)."""
     from .io import atomic_write_json
@@ -219,7 +222,7 @@ def diff_cmd(plan_a, plan_b, as_json):
 
     from .analysis import diff_plans
 
-    plans = [_read_plan(p) for p in (plan_a, plan_b)]
+    plans = [_read_plan(p, strict=True) for p in (plan_a, plan_b)]
     diff = diff_plans(*plans)
     if as_json:
         click.echo(json.dumps({**asdict(diff), "identical": diff.identical}, indent=2))
@@ -229,8 +232,9 @@ def diff_cmd(plan_a, plan_b, as_json):
         print_diff(diff, plan_a, plan_b)
 
 
-def _read_plan(path: str) -> dict:
-    """A plan file's JSON, with the contract keys the analysis needs."""
+def _read_plan(path: str, strict: bool = False) -> dict:
+    """A plan file's JSON with the contract keys; ``strict`` checks every field's type too
+    (``check`` does not: it reports a malformed plan as violations of its own)."""
     from .models.load import InstanceError, Problem, parse_json_text
 
     try:
@@ -246,6 +250,18 @@ def _read_plan(path: str) -> dict:
     if missing:
         raise InstanceError([Problem(k, "missing; is this a plan file written by "
                                         "'solve --out'?") for k in missing], path, "plan")
+    if strict:
+        from pydantic import ValidationError
+
+        from .analysis import PlanShape
+        from .models.load import pydantic_path
+
+        try:
+            PlanShape.model_validate(plan)
+        except ValidationError as exc:
+            raise InstanceError([Problem(pydantic_path(e["loc"]), e["msg"])
+                                 for e in exc.errors(include_url=False)][:10], path,
+                                "plan") from None
     return plan
 
 

@@ -46,8 +46,11 @@ def guarded(fn):
             return fn(*args, **kwargs)
         except InstanceError as exc:
             _fail(str(exc), EXIT_USAGE)
-        except (BackendError, KeyError) as exc:
-            _fail(f"error: {exc.args[0] if exc.args else exc}", EXIT_USAGE)
+        except BackendError as exc:
+            _fail(f"error: {exc}", EXIT_USAGE)
+        except OSError as exc:  # an output path that cannot be written, a full disk
+            where = f" {exc.filename}" if exc.filename else ""
+            _fail(f"error: cannot write{where}: {exc.strerror or exc}", EXIT_USAGE)
         except (click.exceptions.Exit, click.ClickException, SystemExit):
             raise
         except Exception as exc:  # noqa: BLE001 - the last line of defence

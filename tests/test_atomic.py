@@ -248,9 +248,6 @@ def test_written_files_get_the_usual_mode(tmp_path):
     assert path.stat().st_mode & 0o777 == 0o666 & ~mask
 
 
-@pytest.mark.xfail(strict=True, reason="reported bug: an output path that cannot be written "
-                   "(its parent is a file) ends in exit 1 'internal error' for run --out and "
-                   "export, and in a raw traceback for schema --out (not guarded)")
 @pytest.mark.parametrize("command", ["run", "schema", "export"])
 def test_unwritable_output_is_a_usage_error(tmp_path, command):
     from click.testing import CliRunner

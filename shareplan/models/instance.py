@@ -19,8 +19,13 @@ Id = Annotated[
     StringConstraints(pattern=r"^[A-Za-z][A-Za-z0-9_]{0,63}$"),
     Field(description="Identifier: a letter, then letters, digits or '_' (at most 64)."),
 ]
-Money = Annotated[float, Field(ge=0, description="GBP, not negative")]
-Count = Annotated[float, Field(ge=0)]
+#: Larger figures are typing errors (pence for pounds, a stray exponent) and would
+#: break the solvers' numerics; £10 trillion is ten times the UK's yearly output.
+MAX_MONEY = 1e13
+Money = Annotated[float, Field(ge=0, le=MAX_MONEY, description="GBP, not negative")]
+Count = Annotated[float, Field(ge=0, le=MAX_MONEY)]
+Rate = Annotated[float, Field(ge=0, le=1e6)]
+Members = Annotated[int, Field(ge=1, le=10_000)]
 Provenance = Annotated[
     dict[str, str],
     Field(
@@ -52,7 +57,7 @@ class Force(_Strict):
         None, description="T_i: savings required over the whole horizon (undiscounted one-offs)."
     )
     allocation_key: float | None = Field(
-        None, gt=0, description="k_i under allocation 'key' (default: budget_gbp)."
+        None, gt=0, le=MAX_MONEY, description="k_i under allocation 'key' (default: budget_gbp)."
     )
     provenance: Provenance
 
@@ -72,13 +77,13 @@ class Function(_Strict):
     id: Id
     name: str = ""
     shareable: bool = True
-    variable_cost_gbp_per_unit: Money = Field(
+    variable_cost_gbp_per_unit: Rate = Field(
         0.0, description="v_s: annual cost per demand unit served in a shared unit."
     )
-    travel_cost_gbp_per_unit_km: Money = Field(
+    travel_cost_gbp_per_unit_km: Rate = Field(
         0.0, description="tau_s: annual cost per demand unit per km from force to host."
     )
-    officers_per_unit: Count = Field(
+    officers_per_unit: Rate = Field(
         0.0, description="rho_s: officers a shared unit needs per demand unit."
     )
     unit_fixed_cost_gbp: Money = Field(0.0, description="F_sh default, annual.")
@@ -91,9 +96,9 @@ class Function(_Strict):
         None,
         description="a_sih: explicit annual cost of serving force -> site; overrides travel.",
     )
-    min_members: int = Field(2, ge=1, description="minm_s: members a unit needs.")
-    max_members: int | None = Field(None, ge=1)
-    max_units: int | None = Field(None, ge=0, description="U_s: open units at most.")
+    min_members: Members = Field(2, description="minm_s: members a unit needs.")
+    max_members: Members | None = None
+    max_units: int | None = Field(None, ge=0, le=100_000, description="U_s: open units at most.")
     divisible: bool = Field(False, description="A force's demand may be split across units.")
     standalone_allowed: bool = True
     host_must_be_member: bool = Field(
@@ -153,7 +158,7 @@ class Policy(_Strict):
     forbidden_partners: list[ForcePair] = Field(default_factory=list)
     max_distance_km: dict[
         Annotated[str, StringConstraints(pattern=r"^(\*|[A-Za-z][A-Za-z0-9_]{0,63})$")],
-        Annotated[float, Field(gt=0)],
+        Annotated[float, Field(gt=0, le=50_000)],
     ] = Field(
         default_factory=dict, description="Function id (or '*' for all) -> km."
     )

@@ -43,9 +43,9 @@ def _no_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
 
 
 def parse_json_text(text: str | bytes, source: str = "") -> Any:
-    """Strict JSON: no NaN/Infinity, no duplicate keys, bounded nesting."""
+    """Strict JSON: no NaN/Infinity, no duplicate keys, bounded nesting, real text only."""
     try:
-        return json.loads(
+        data = json.loads(
             text, parse_constant=_reject_constant, object_pairs_hook=_no_duplicate_keys
         )
     except json.JSONDecodeError as exc:
@@ -57,6 +57,18 @@ def parse_json_text(text: str | bytes, source: str = "") -> Any:
         msg = "nested too deeply" if isinstance(exc, RecursionError) else str(exc)
         raise InstanceError([Problem(_constant_position(text), f"not valid JSON: {msg}")],
                             source) from None
+    if isinstance(text, str) and "\\u" in text:  # escapes may hide lone surrogates
+        try:
+            json.dumps(data, ensure_ascii=False).encode("utf-8")
+        except UnicodeEncodeError as exc:
+            bad = exc.object[exc.start:exc.end].encode("unicode_escape").decode()
+            raise InstanceError([Problem("", f"a string holds the lone surrogate escape "
+                                             f"'{bad}', which is not text; remove it")],
+                                source) from None
+        except RecursionError:
+            raise InstanceError([Problem("", "not valid JSON: nested too deeply")],
+                                source) from None
+    return data
 
 
 def _constant_position(text: str | bytes) -> str:

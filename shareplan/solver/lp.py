@@ -101,6 +101,19 @@ class LinearProgram:
         bad = np.nonzero((counts == 0) & ((self.row_lo > 1e-9) | (self.row_hi < -1e-9)))[0]
         return [self.row_name(int(r)) for r in bad]
 
+    def scale_problem(self, limit: float = 1e14) -> str | None:
+        """Why the numbers are too large for a solver (|coefficient| or |bound| >= limit)."""
+        if self.A.nnz and np.max(np.abs(self.A.data)) >= limit:
+            k = int(np.argmax(np.abs(self.A.data)))
+            row = int(np.searchsorted(self.A.indptr, k, side="right") - 1)
+            return (f"coefficient {self.A.data[k]:.3g} in {self.row_name(row)} is too large "
+                    f"for the solvers (limit {limit:.0e})")
+        for name, values in (("cost", self.obj), ("bound", self.row_lo), ("bound", self.row_hi)):
+            finite = np.abs(values[np.isfinite(values)])
+            if finite.size and finite.max() >= limit * 10:
+                return f"a {name} of {finite.max():.3g} is too large for the solvers"
+        return None
+
     def objective_value(self, x: np.ndarray) -> float:
         return float(self.obj @ x + self.obj_offset)
 

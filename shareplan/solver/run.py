@@ -8,7 +8,7 @@ from dataclasses import replace
 import numpy as np
 
 from ..models.instance import Instance
-from ..models.load import instance_digest
+from ..models.load import InstanceError, Problem, instance_digest
 from ..models.network import build_network
 from .backends import DEFAULT_BACKEND, SolveOptions, Status, get_backend
 from .backends.base import BackendResult, relative_gap
@@ -106,6 +106,10 @@ def solve_instance(inst: Instance, backend: str = DEFAULT_BACKEND,
     parts = split_instance(inst, net) if decompose else None
     forms = ([build_formulation(build_network(p)) for p in parts] if parts
              else [build_formulation(net)])
+    for form in forms:
+        if (problem := form.lp.scale_problem()) is not None:
+            raise InstanceError([Problem("", problem + "; check the units of the figures "
+                                         "(pounds, not pence; FTE, not hours)")], inst.name)
     build_s = time.perf_counter() - t0
     results: list[BackendResult] = []
     for form in forms:

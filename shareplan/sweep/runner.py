@@ -213,7 +213,7 @@ def run_sweep(job: Job, scenarios: list[Scenario], out: str, *, workers: int | N
     from ..solver.backends import get_backend
     from ..solver.run import solve_instance  # noqa: F401
 
-    get_backend(job.backend)  # unknown names fail here (KeyError), before any run
+    get_backend(job.backend)  # unknown names fail here (BackendError), before any run
     opts = {k: v for k, v in job.options.as_dict().items() if k != "log"}
     opts["explain"] = job.explain
     keys = {sc.index: scenario_key(sc.assign, job.digest, job.backend, opts)

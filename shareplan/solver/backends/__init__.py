@@ -19,11 +19,12 @@ DEFAULT_BACKEND = "cbc"
 
 
 def get_backend(name: str) -> Backend:
-    """The backend registered as ``name``; KeyError lists the known names."""
+    """The backend registered as ``name``; BackendError lists the known names."""
     try:
         module, cls, kwargs = REGISTRY[name]
     except KeyError:
-        raise KeyError(f"unknown backend '{name}'; choose from {', '.join(REGISTRY)}") from None
+        raise BackendError(f"unknown backend '{name}'; choose from {', '.join(REGISTRY)}"
+                           ) from None
     preload_ortools()
     return getattr(import_module(f"{__name__}.{module}"), cls)(**kwargs)
 
