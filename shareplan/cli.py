@@ -232,6 +232,74 @@ def diff_cmd(plan_a, plan_b, as_json):
         print_diff(diff, plan_a, plan_b)
 
 
+def _write_instance(data: dict, out: str) -> None:
+    """Validate an instance dict (so every written file loads) and write it atomically."""
+    from .io import atomic_write_json
+    from .models.load import instance_from_data
+
+    instance_from_data(data, out)
+    atomic_write_json(out, data)
+
+
+@cli.group("convert")
+def convert_group():
+    """Turn facility-location benchmark files into ordinary instances."""
+
+
+@convert_group.command("orlib")
+@click.argument("file", type=click.Path(dir_okay=False))
+@click.option("--capacity", type=click.FloatRange(min=0, min_open=True),
+              help="Capacity of every site (required for capa/capb/capc).")
+@click.option("--single-source", is_flag=True, help="Each customer served by one site.")
+@click.option("--out", required=True, type=click.Path(dir_okay=False))
+@guarded
+def convert_orlib_cmd(file, capacity, single_source, out):
+    """OR-Library cap41..cap134, capa/capb/capc (multi-source unless --single-source)."""
+    from .convert import orlib_to_instance
+
+    try:
+        data = orlib_to_instance(file, capacity=capacity, single_source=single_source)
+    except ValueError as exc:
+        raise click.UsageError(str(exc)) from None
+    _write_instance(data, out)
+    click.echo(f"wrote {out} ({len(data['forces'])} customers, {len(data['sites'])} sites)")
+
+
+@convert_group.command("holmberg")
+@click.argument("file", type=click.Path(dir_okay=False))
+@click.option("--out", required=True, type=click.Path(dir_okay=False))
+@guarded
+def convert_holmberg_cmd(file, out):
+    """Holmberg, Ronnqvist and Yuan (1999) single-source files p1..p71."""
+    from .convert import holmberg_to_instance
+
+    try:
+        data = holmberg_to_instance(file)
+    except ValueError as exc:
+        raise click.UsageError(str(exc)) from None
+    _write_instance(data, out)
+    click.echo(f"wrote {out} ({len(data['forces'])} customers, {len(data['sites'])} sites)")
+
+
+@cli.command("generate")
+@click.option("--forces", type=click.IntRange(min=1, max=5000), default=10, show_default=True)
+@click.option("--functions", type=click.IntRange(min=1, max=100), default=5, show_default=True)
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--max-distance", type=click.FloatRange(min=0, min_open=True), default=150.0,
+              show_default=True, help="km within which forces may share a unit.")
+@click.option("--no-targets", is_flag=True, help="No per-force savings targets.")
+@click.option("--out", required=True, type=click.Path(dir_okay=False))
+@guarded
+def generate_cmd(forces, functions, seed, max_distance, no_targets, out):
+    """A seeded synthetic instance of any size (same seed, same file)."""
+    from .generate import generate_instance
+
+    data = generate_instance(forces=forces, functions=functions, seed=seed,
+                             max_distance_km=max_distance, targets=not no_targets)
+    _write_instance(data, out)
+    click.echo(f"wrote {out} ({forces} forces, {functions} shareable functions, seed {seed})")
+
+
 def _read_plan(path: str, strict: bool = False) -> dict:
     """A plan file's JSON with the contract keys; ``strict`` checks every field's type too
     (``check`` does not: it reports a malformed plan as violations of its own)."""
