@@ -30,7 +30,7 @@ from shareplan.solver.backends.highs import import_highspy, to_highs  # noqa: E4
 from shareplan.solver.backends.ortools_mb import to_model_builder  # noqa: E402
 from shareplan.solver.formulation import build_formulation  # noqa: E402
 
-ORLIB = Path("/work/shared/benchdata/orlib")
+ORLIB = Path(__file__).resolve().parent / "data" / "orlib"
 
 
 def instances():

@@ -3,7 +3,7 @@
     python bench/orlib.py --set small --backends cbc,ortools,highs
     python bench/orlib.py --set abc --only capa8000,capb5000 --time-limit 120
 
-Sets (data in shared/benchdata/orlib, see its OPTIMA.md):
+Sets (data in bench/data/orlib, see its OPTIMA.md):
   small     cap41..cap134, multi-source, against capopt.txt
   abc       capa/capb/capc with the 4 published capacities each, against capopt_abc.txt
   holmberg  p1..p24 single-source, against holmberg/optimal_values.txt
@@ -36,7 +36,7 @@ from shareplan.models.load import instance_from_data
 from shareplan.solver.backends import REGISTRY, SolveOptions
 from shareplan.solver.run import solve_instance
 
-DEFAULT_DATA = Path(os.environ.get("SHAREPLAN_ORLIB", "/work/shared/benchdata/orlib"))
+DEFAULT_DATA = Path(os.environ.get("SHAREPLAN_ORLIB", Path(__file__).resolve().parent / "data" / "orlib"))
 SMALL = [f"cap{g}{k}" for g in (4, 6, 7, 8, 9, 10, 11, 12, 13) for k in (1, 2, 3, 4)]
 SMALL.insert(4, "cap51")
 ABC_CAPACITIES = {"capa": (8000, 10000, 12000, 14000), "capb": (5000, 6000, 7000, 8000),

@@ -12,7 +12,7 @@ objective of the instance is then exactly the benchmark's objective
 
 with ``x_cw`` in [0, 1] (``divisible``: multi-source) or {0, 1} (single-source).
 
-Formats (see shared/benchdata/orlib/OPTIMA.md):
+Formats (see bench/data/orlib/OPTIMA.md):
 
 - OR-Library ``cap41..cap134``, ``capa/capb/capc``: a stream of whitespace-separated
   numbers: ``m n``; m pairs ``capacity fixed_cost`` (in capa/b/c the capacity is the
@@ -198,9 +198,9 @@ def facility_instance(name: str, capacities: list[float], fixed: list[float],
         "divisible": divisible,
         "host_must_be_member": False,
         "hosts": [{"site": s, "fixed_cost_gbp": _num(f), "capacity": _num(k)}
-                  for s, f, k in zip(sites, fixed, capacities)],
-        "arc_cost_gbp": {fid: {s: _num(a) for s, a in zip(sites, row)}
-                         for fid, row in zip(forces, cost)},
+                  for s, f, k in zip(sites, fixed, capacities, strict=True)],
+        "arc_cost_gbp": {fid: {s: _num(a) for s, a in zip(sites, row, strict=True)}
+                         for fid, row in zip(forces, cost, strict=True)},
     }
     return {
         "name": name,
@@ -212,7 +212,7 @@ def facility_instance(name: str, capacities: list[float], fixed: list[float],
         "functions": [function],
         "sites": [{"id": s, "name": f"warehouse {w + 1}"} for w, s in enumerate(sites)],
         "costs": [{"force": fid, "function": FUNCTION_ID, "standalone_cost_gbp": 0,
-                   "demand": _num(d)} for fid, d in zip(forces, demands)],
+                   "demand": _num(d)} for fid, d in zip(forces, demands, strict=True)],
         "sources": list(sources or []),
     }
 
