@@ -55,6 +55,9 @@ class HighsBackend(Backend):
         if options.time_limit is not None:
             h.setOptionValue("time_limit", float(options.time_limit))
         h.setOptionValue("mip_rel_gap", float(options.gap))
+        # HiGHS keeps one task scheduler per process, sized by the first run; a later run
+        # with another thread count fails ("Not Set") unless the scheduler is reset
+        highspy.Highs.resetGlobalScheduler(True)
         h.setOptionValue("threads", int(options.threads))
         h.setOptionValue("random_seed", int(options.seed))
         for key, value in options.extra.items():
