@@ -89,17 +89,17 @@ def main() -> None:
         build_s, form = timed(lambda inst=inst: build_formulation(build_network(inst)),
                               args.repeat)
         lp = form.lp
-        h_off, _ = timed(lambda: to_highs(lp), args.repeat)
-        h_dir, _ = timed(lambda: direct_highs(lp), args.repeat)
-        m_off, _ = timed(lambda: to_model_builder(lp), args.repeat)
-        m_dir, _ = timed(lambda: direct_model_builder(lp), args.repeat)
+        h_off, _ = timed(lambda lp=lp: to_highs(lp), args.repeat)
+        h_dir, _ = timed(lambda lp=lp: direct_highs(lp), args.repeat)
+        m_off, _ = timed(lambda lp=lp: to_model_builder(lp), args.repeat)
+        m_dir, _ = timed(lambda lp=lp: direct_model_builder(lp), args.repeat)
         row = (f"{name:<22} {lp.n_cols:>7} {lp.n_rows:>7} {lp.A.nnz:>8} {build_s:>8.3f} "
                f"{h_off:>9.3f} {h_dir:>7.3f} {(build_s + h_off) / h_dir:>6.1f} "
                f"{m_off:>7.3f} {m_dir:>7.3f} {(build_s + m_off) / m_dir:>6.1f}")
         if args.pulp:
             from shareplan.solver.backends.cbc import to_pulp
 
-            p_off, _ = timed(lambda: to_pulp(lp), 1)
+            p_off, _ = timed(lambda lp=lp: to_pulp(lp), 1)
             row += f" {p_off:>9.3f}"
         print(row, flush=True)
 

@@ -36,7 +36,8 @@ from shareplan.models.load import instance_from_data
 from shareplan.solver.backends import REGISTRY, SolveOptions
 from shareplan.solver.run import solve_instance
 
-DEFAULT_DATA = Path(os.environ.get("SHAREPLAN_ORLIB", Path(__file__).resolve().parent / "data" / "orlib"))
+DEFAULT_DATA = Path(os.environ.get("SHAREPLAN_ORLIB",
+                                   Path(__file__).resolve().parent / "data" / "orlib"))
 SMALL = [f"cap{g}{k}" for g in (4, 6, 7, 8, 9, 10, 11, 12, 13) for k in (1, 2, 3, 4)]
 SMALL.insert(4, "cap51")
 ABC_CAPACITIES = {"capa": (8000, 10000, 12000, 14000), "capb": (5000, 6000, 7000, 8000),

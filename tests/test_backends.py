@@ -7,12 +7,11 @@ import sys
 from pathlib import Path
 
 import pytest
+from helpers import n_forces
 
 from shareplan.models.load import instance_from_data
 from shareplan.solver.backends import REGISTRY, BackendError, SolveOptions, get_backend
 from shareplan.solver.run import solve_instance
-
-from helpers import n_forces
 
 
 def test_highs_thread_count_can_change_between_solves():

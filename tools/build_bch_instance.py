@@ -6,8 +6,8 @@ Every number below is either a published figure (with its source) or an ESTIMATE
 DERIVED value whose formula is written next to it; the JSON carries the same labels.
 """
 import json
-from pathlib import Path
 import sys
+from pathlib import Path
 
 OUT = sys.argv[1] if len(sys.argv) > 1 else str(Path(__file__).resolve().parents[1] / "instances" / "bch-2013.json")
 P = dict(a.split("=") for a in sys.argv[2:])  # overrides for calibration runs
@@ -300,11 +300,11 @@ off_total = {}
 nonlocal_cost = {f["id"]: 0.0 for f in FORCES}
 for (sid, name, cpct, opct, v, fr, g, t, tau) in ELEVEN:
     D = cpct / 100 * TOTAL_BUDGET
-    O = opct / 100 * sum(f["officers"] for f in FORCES)
+    officers_in_fn = opct / 100 * sum(f["officers"] for f in FORCES)
     F = rnd(fr * D, 10_000)
     G = rnd(g * D * (1 - GRANT_FRAC), 10_000)
     by_wf = sid in BY_WORKFORCE
-    rho = float(f"{v * O / D:.4g}")
+    rho = float(f"{v * officers_in_fn / D:.4g}")
     cap = rnd(1.25 * D, 100_000)
     functions.append(dict(
         id=sid, name=name, shareable=True,
@@ -339,7 +339,7 @@ for (sid, name, cpct, opct, v, fr, g, t, tau) in ELEVEN:
                 f"ESTIMATE: {tau * 40:.1%} of a force's cost a year at 40 km from the host "
                 f"({TRAVEL[sid]})"),
             "officers_per_unit": (
-                f"DERIVED: v x (three forces' officers in the function / D) = {v:g} x {O:.1f} / "
+                f"DERIVED: v x (three forces' officers in the function / D) = {v:g} x {officers_in_fn:.1f} / "
                 f"{D:.0f}: a shared unit needs officers in proportion to its variable cost"),
             "hosts": "the three force headquarters",
         },
@@ -373,8 +373,8 @@ for (sid, name, cpct, opct, host, saving, ssrc, why) in EXISTING:
     C = A + saving  # what the three would spend alone
     F = rnd(EXISTING_FIXED_FRACTION * A, 10_000)
     v = round((A - F) / C, 4)
-    O = opct / 100 * sum(f["officers"] for f in FORCES)
-    rho = float(f"{O / C:.4g}")
+    officers_in_fn = opct / 100 * sum(f["officers"] for f in FORCES)
+    rho = float(f"{officers_in_fn / C:.4g}")
     functions.append(dict(
         id=sid, name=name, shareable=True, variable_cost_gbp_per_unit=v,
         travel_cost_gbp_per_unit_km=0.0, officers_per_unit=rho, unit_fixed_cost_gbp=F,

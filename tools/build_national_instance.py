@@ -78,7 +78,8 @@ def slug(name: str) -> str:
 
 
 def main(out: str) -> None:
-    rows = list(csv.DictReader(open(DATA / "forces43_workforce_hq_budget.csv", encoding="utf-8")))
+    with open(DATA / "forces43_workforce_hq_budget.csv", encoding="utf-8") as fh:
+        rows = list(csv.DictReader(fh))
     assert len(rows) == 43, len(rows)
     total_share = sum(f[2] for f in FUNCTIONS)
     local_share = LOCAL[0][2]
@@ -122,7 +123,6 @@ def main(out: str) -> None:
             "provenance": {"lat": "ESTIMATE: " + r["source_hq"].removeprefix("ESTIMATE: "),
                            "lon": "ESTIMATE: approximate (see lat)"},
         })
-    n_forces = len(rows)
     total_officers = sum(officers.values())
     functions = []
     for sid, name, share, oshare, vfac, tau, basis in FUNCTIONS:

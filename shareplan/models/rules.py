@@ -37,7 +37,8 @@ def check_rules(inst: Instance) -> list[Problem]:
     for label, ids in (("forces", force_ids), ("functions", function_ids), ("sites", site_ids)):
         for dup, n in Counter(ids).items():
             if n > 1:
-                add(f"{label}[{ids.index(dup)}].id", f"'{dup}' appears {n} times; ids must be unique")
+                add(f"{label}[{ids.index(dup)}].id",
+                    f"'{dup}' appears {n} times; ids must be unique")
     forces = {f.id: f for f in inst.forces}
     functions = {s.id: s for s in inst.functions}
     sites = {h.id: h for h in inst.sites}
@@ -59,7 +60,8 @@ def check_rules(inst: Instance) -> list[Problem]:
         if f.officers_fte is not None and f.frontline_officers_fte > f.officers_fte:
             add(
                 f"{p}.frontline_officers_fte",
-                f"must be <= officers_fte ({_fmt(f.officers_fte)}): frontline officers are officers",
+                f"must be <= officers_fte ({_fmt(f.officers_fte)}): frontline officers "
+                "are officers",
             )
         if inst.allocation == "key" and f.allocation_key is None and not f.budget_gbp:
             add(f"{p}.allocation_key", "allocation is 'key': give allocation_key or budget_gbp")
@@ -141,7 +143,7 @@ def check_rules(inst: Instance) -> list[Problem]:
                     "charges; set divisible false or use min_cost")
 
     needs_coords: set[str] = set()
-    for k, s in enumerate(inst.functions):
+    for s in inst.functions:
         if s.shareable and s.travel_cost_gbp_per_unit_km > 0:
             needs_coords.add(s.id)
     for key_ in inst.policy.max_distance_km:

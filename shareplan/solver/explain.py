@@ -49,7 +49,8 @@ def _site_name(net: Network, site_id: str) -> str:
 def precheck(form: Formulation) -> list[dict]:
     """Targets above each force's most optimistic saving; floors above the best frontline.
 
-    max saving_i <= sum_s max(0, max_{a in A_s(i), not fixed} alpha (c - m_a) - t_a - C_h k_i / K_h),
+    max saving_i <= sum_s max(0, max_{a in A_s(i), not fixed}
+                              alpha (c - m_a) - t_a - C_h k_i / K_h),
     with K_h the largest key total a unit at h can reach (i plus the biggest others);
     max frontline_i <= L_i + sum_s (max(0, max_a delta_a) - delta(x0)) over functions where
     i is not a fixed member of an existing unit.
@@ -183,9 +184,10 @@ def _describe(form: Formulation, family: str, label: tuple, slack: float, alone:
                            f"share {label[0]} at {_site_name(net, label[3])} although they "
                            "are forbidden partners"}
     if family == "max_units":
+        limit = next(f for f in net.functions if f.fn.id == label[0]).fn.max_units
         return {"rule": "unit_count", "function": label[0], "extra_units": slack,
                 "message": f"{label[0]} would need {slack:,.0f} more unit(s) than its maximum "
-                           f"of {next(f for f in net.functions if f.fn.id == label[0]).fn.max_units}"}
+                           f"of {limit}"}
     return {"rule": "unit_size", "function": label[0], "site": label[1], "extra_members": slack,
             "message": f"the {label[0]} unit at {_site_name(net, label[1])} would need "
                        f"{slack:,.0f} more member(s) than its maximum"}

@@ -15,7 +15,8 @@ one-off figures (set-up G, transition t) undiscounted. For force i::
 where ``m_a = v_s d_si + a_sih`` is the arc's annual running cost and L^loc the
 local (never shared) functions' cost; ``charge_i`` is i's exact share of the
 fixed and set-up costs of its units (see :func:`allocation`). ``baseline_i =
-plan_i(x0)`` for the status quo ``x0`` (existing units), so ``Savings_i = baseline_i - plan_i(x)``. Where force i
+plan_i(x0)`` for the status quo ``x0`` (existing units), so
+``Savings_i = baseline_i - plan_i(x)``. Where force i
 may not run s alone, ``sum_h x_sih = 1`` and its ``c_si`` terms cancel; the model
 leaves them out of both the constant and ``coef_a`` (see ``_force_constants``).
 
@@ -298,7 +299,7 @@ def allocation(ctx: _Ctx) -> None:
     :func:`allocation_by_sets`), else with McCormick products (:func:`allocation_mccormick`).
     """
     net = ctx.net
-    for k, (fd, x, y) in enumerate(ctx.arcs()):
+    for fd, x, y in ctx.arcs():
         C = net.alpha * fd.fixed + fd.setup
         if not np.any(C[fd.arc_host] > 0) or fd.fn.divisible:
             continue

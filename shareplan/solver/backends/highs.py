@@ -11,8 +11,15 @@ import time
 import numpy as np
 
 from ..lp import LinearProgram
-from .base import (Backend, BackendResult, SolveOptions, Status, honest_status,
-                   preload_ortools, stdout_silenced)
+from .base import (
+    Backend,
+    BackendResult,
+    SolveOptions,
+    Status,
+    honest_status,
+    preload_ortools,
+    stdout_silenced,
+)
 
 
 def import_highspy():

@@ -11,8 +11,15 @@ import time
 import numpy as np
 
 from ..lp import LinearProgram
-from .base import (Backend, BackendError, BackendResult, SolveOptions, Status, honest_status,
-                   stdout_silenced)
+from .base import (
+    Backend,
+    BackendError,
+    BackendResult,
+    SolveOptions,
+    Status,
+    honest_status,
+    stdout_silenced,
+)
 
 _ENGINES = {"scip": "SCIP", "highs": "HiGHS", "sat": "CP-SAT"}
 
@@ -60,7 +67,8 @@ class OrtoolsBackend(Backend):
 
     def __init__(self, engine: str = "scip"):
         self.engine = engine
-        self.name = "ortools" if engine == "scip" else f"ortools-{'cpsat' if engine == 'sat' else engine}"
+        suffix = "cpsat" if engine == "sat" else engine
+        self.name = "ortools" if engine == "scip" else f"ortools-{suffix}"
         self.supports_continuous = engine != "sat"
 
     def solve(self, lp: LinearProgram, options: SolveOptions) -> BackendResult:
