@@ -333,3 +333,21 @@ def test_real_process(inst_file, infeasible_file, tmp_path):
                           capture_output=True, text=True, timeout=120)
     assert proc.returncode == 2
     assert "Traceback" not in proc.stdout + proc.stderr
+
+
+def test_a_plan_the_checker_rejects_is_never_passed_off(tmp_path, monkeypatch):
+    """Every plan is verified before it is written; a rejected one is status error, exit 1."""
+    from shareplan.solver import checker
+    from shareplan.solver.checker import Violation
+
+    path = write(tmp_path, two_forces())
+    out = tmp_path / "plan.json"
+    assert run(str(path), "--out", str(out), "-q").exit_code == 0
+    assert json.loads(out.read_text())["times"]["check_s"] >= 0
+    monkeypatch.setattr(checker, "check_plan",
+                        lambda inst, plan: [Violation("capacity", "units[0]", "over by 5")])
+    result = run(str(path), "--out", str(out))
+    assert result.exit_code == 1, result.output
+    plan = json.loads(out.read_text())
+    assert plan["status"] == "error"
+    assert "checker rejects" in plan["message"] and "over by 5" in plan["message"]
