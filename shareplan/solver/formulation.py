@@ -47,7 +47,6 @@ class Formulation:
     force_const: np.ndarray  # the part of each force's plan cost no decision changes
     baseline: np.ndarray  # baseline_i over the horizon
     primary: tuple[np.ndarray, float] | None = None  # (objective, offset) maximised first
-    uses_allocation: bool = False
 
 
 @dataclass
@@ -486,8 +485,7 @@ def build_formulation(net: Network, capacity_prunes: bool = True) -> Formulation
         ctx.b.add_objective(y, net.alpha * fd.fixed + fd.setup)
     primary = _primary_objective(ctx, baseline, force_const)
     lp = ctx.b.build(obj_offset=float(force_const.sum()))
-    return Formulation(net, lp, ctx.x, ctx.y, ctx.arc_coef, force_const, baseline, primary,
-                       uses_allocation=bool(ctx.charges))
+    return Formulation(net, lp, ctx.x, ctx.y, ctx.arc_coef, force_const, baseline, primary)
 
 
 def _primary_objective(ctx: _Ctx, baseline, force_const) -> tuple[np.ndarray, float] | None:

@@ -73,9 +73,6 @@ class LinearProgram:
     def n_rows(self) -> int:
         return len(self.row_lo)
 
-    def col_block(self, family: str) -> Block | None:
-        return next((b for b in self.col_blocks if b.family == family), None)
-
     def row_block(self, family: str) -> Block | None:
         return next((b for b in self.row_blocks if b.family == family), None)
 
@@ -114,9 +111,6 @@ class LinearProgram:
                 return f"a {name} of {finite.max():.3g} is too large for the solvers"
         return None
 
-    def objective_value(self, x: np.ndarray) -> float:
-        return float(self.obj @ x + self.obj_offset)
-
     def worst_row(self, x: np.ndarray) -> tuple[float, int]:
         """(violation / row scale, row index) of the row x breaks most; scale = max(1, |bound|,
         largest |coefficient| x 1) so money rows and count rows are judged alike."""
@@ -135,16 +129,6 @@ class LinearProgram:
         scaled = viol / np.maximum.reduce([np.ones(self.n_rows), bound, coef])
         r = int(np.argmax(scaled))
         return float(scaled[r]), r
-
-    def max_violation(self, x: np.ndarray) -> float:
-        """Largest violation of rows or bounds by x (0 for a feasible point)."""
-        ax = self.A @ x
-        v = [0.0]
-        if self.n_rows:
-            v += [np.max(self.row_lo - ax), np.max(ax - self.row_hi)]
-        if self.n_cols:
-            v += [np.max(self.lb - x), np.max(x - self.ub)]
-        return float(max(v))
 
 
 @dataclass

@@ -92,25 +92,6 @@ class Plan:
         d["forces"] = [ForceResult(**f) for f in d.get("forces", [])]
         return cls(**d)
 
-    def units_table(self):
-        import pandas as pd
-
-        rows = [{"function": u.function, "site": u.site,
-                 "members": ", ".join(m.force if m.fraction >= 1 - 1e-9 else
-                                      f"{m.force} ({m.fraction:.0%})" for m in u.members),
-                 "annual_cost_gbp": u.annual_cost_gbp, "one_off_cost_gbp": u.one_off_cost_gbp,
-                 "demand": u.demand, "capacity": u.capacity, "existing": u.existing}
-                for u in self.units]
-        return pd.DataFrame(rows, columns=["function", "site", "members", "annual_cost_gbp",
-                                           "one_off_cost_gbp", "demand", "capacity", "existing"])
-
-    def forces_table(self):
-        import pandas as pd
-
-        rows = [{k: v for k, v in asdict(f).items() if k != "shared"} for f in self.forces]
-        return pd.DataFrame(rows, columns=[k for k in ForceResult.__dataclass_fields__
-                                           if k != "shared"])
-
 
 def _r(value: float, dp: int) -> float:
     out = round(float(value), dp)
