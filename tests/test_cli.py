@@ -351,3 +351,20 @@ def test_a_plan_the_checker_rejects_is_never_passed_off(tmp_path, monkeypatch):
     plan = json.loads(out.read_text())
     assert plan["status"] == "error"
     assert "checker rejects" in plan["message"] and "over by 5" in plan["message"]
+
+
+def test_an_existing_unit_listed_twice_is_refused(tmp_path):
+    """Found by bench/fuzz.py: on a divisible function the duplicate slipped through and
+    the plan's baseline counted the unit twice (the checker rejected it, exit 1)."""
+    from shareplan.cli import cli as solve_cli
+
+    for divisible in (False, True):
+        data = two_forces()
+        fn = data["functions"][0]
+        fn.update({"divisible": divisible, "min_members": 1})
+        unit = {"function": fn["id"], "site": data["sites"][0]["id"],
+                "members": [f["id"] for f in data["forces"]], "reoptimisable": True}
+        data["existing"] = [unit, dict(unit)]
+        result = CliRunner().invoke(solve_cli, [str(write(tmp_path, data))])
+        assert result.exit_code == 2, result.output
+        assert "existing[1]" in result.output and "list each unit once" in result.output

@@ -199,6 +199,7 @@ def check_rules(inst: Instance) -> list[Problem]:
                     break
 
     members_of: dict[str, set[str]] = {}
+    units_seen: dict[tuple[str, str], int] = {}
     for k, e in enumerate(inst.existing):
         p = f"existing[{k}]"
         if not shareable_ref(f"{p}.function", e.function):
@@ -215,10 +216,14 @@ def check_rules(inst: Instance) -> list[Problem]:
         for dup, n in Counter(e.members).items():
             if n > 1:
                 add(f"{p}.members", f"'{dup}' listed {n} times")
+        if (e.function, e.site) in units_seen:
+            add(p, f"a second existing '{e.function}' unit at '{e.site}' (the first is "
+                f"existing[{units_seen[(e.function, e.site)]}]); list each unit once")
+        units_seen.setdefault((e.function, e.site), k)
         taken = members_of.setdefault(e.function, set())
         for j, m in enumerate(e.members):
             if ref(f"{p}.members[{j}]", m, forces, "force"):
-                if m in taken and not fn.divisible:
+                if m in taken:
                     add(f"{p}.members[{j}]", f"'{m}' is already in another existing "
                         f"'{e.function}' unit; a force is served by one unit")
                 if (m, e.function) in opt_outs:
