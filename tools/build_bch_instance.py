@@ -279,7 +279,7 @@ for f in FORCES:
         "frontline_floor_fte": (
             f"ESTIMATE: {FLOOR_PCT:.0%} of frontline_officers_fte ({L} x {FLOOR_PCT} = {floor}, "
             f"rounded down): the agreement pledges to 'protect frontline policing ... and help "
-            f"safeguard police officer numbers' (shared/background press release); 1% slack "
+            f"safeguard police officer numbers' (data/background press release); 1% slack "
             f"because the frontline figure is itself an estimate"),
     }
     d = dict(id=f["id"], name=f["name"], region="East of England", lat=f["lat"], lon=f["lon"],
@@ -289,7 +289,7 @@ for f in FORCES:
         d["savings_target_gbp"] = f["target"]
         prov["savings_target_gbp"] = (
             f"Hertfordshire PCC: 'has to save GBP 30 million from its budget over the next five "
-            f"years' (shared/background press report; open letter {S_HERTS_30M}); a whole-force "
+            f"years' (data/background press report; open letter {S_HERTS_30M}); a whole-force "
             f"savings need, here required from sharing alone")
     d["provenance"] = prov
     forces.append(d)
@@ -316,7 +316,7 @@ for (sid, name, cpct, opct, v, fr, g, t, tau) in ELEVEN:
         unit_capacity=cap,
         hosts=[dict(site=h) for h in HQ],
         provenance={
-            "shareable": (f"named in the December 2013 three-force agreement (shared/background; {S_MOU})"
+            "shareable": (f"named in the December 2013 three-force agreement (data/background; {S_MOU})"
                           + (f"; NOTE: {PRE2013[sid]} ({S_BEDS_UNITS}), not modelled: the "
                              f"baseline treats each force as running it alone"
                              if sid in PRE2013 else "")),
