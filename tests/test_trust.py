@@ -707,7 +707,7 @@ def test_plan_records_provenance(tmp_path, backend):
     assert version(package) in plan["solver"]["version"]  # the solver actually loaded
     assert plan["options"] == {"time_limit": 60.0, "gap": 0.0001, "threads": 1, "seed": 7}
     t = plan["times"]
-    assert set(t) == {"build_s", "solve_s", "total_s"}
+    assert set(t) == {"build_s", "solve_s", "total_s", "check_s"}  # check: the checker run
     assert 0 <= t["build_s"] <= t["total_s"] and 0 <= t["solve_s"] <= t["total_s"]
     assert t["total_s"] < 60
     for key in ("status", "objective", "bound", "gap", "units", "forces"):
