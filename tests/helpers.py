@@ -86,11 +86,12 @@ except ImportError:  # the checker is written concurrently
 def solve(data: dict, backend: str = "cbc", check: bool = True, **options):
     """Validate ``data`` and solve it; the Plan object.
 
-    Every plan with a solution must pass the independent checker (when it exists).
+    Every plan with a solution must pass the independent checker; ``check=False`` also
+    turns off solve_instance's own verification (for models broken on purpose).
     """
     inst = instance_from_data(data)
     kwargs = {"explain": False} if _HAS_EXPLAIN else {}
-    plan = solve_instance(inst, backend, SolveOptions(**options), **kwargs)
+    plan = solve_instance(inst, backend, SolveOptions(**options), verify=check, **kwargs)
     if check and check_plan is not None and plan.has_solution:
         violations = check_plan(inst, plan.to_dict())
         assert violations == [], "\n".join(map(str, violations))

@@ -50,3 +50,30 @@ def test_unknown_backend_is_a_backend_error():
 @pytest.mark.parametrize("name", list(REGISTRY))
 def test_registry_entries_load(name):
     assert get_backend(name).name.startswith(name.split("-")[0])
+
+
+def test_max_min_ratio_agrees_across_backends():
+    """CBC stopped early on a ratio objective of ~0.03 until it was scaled to basis points."""
+    import json
+
+    from shareplan.models.load import load_instance
+
+    inst, _ = load_instance(Path(__file__).parents[1] / "instances" / "bch-2013.json")
+    data = json.loads(inst.model_dump_json())
+    data["objective"]["sense"] = "max_min_savings_ratio"
+    inst = instance_from_data(data)
+    ratios = {}
+    for backend in ("cbc", "highs"):
+        plan = solve_instance(inst, backend)
+        assert plan.status.value == "optimal", (backend, plan.message)
+        ratios[backend] = min(f.savings_gbp / f.baseline_gbp for f in plan.forces)
+    assert ratios["cbc"] == pytest.approx(ratios["highs"], rel=1e-6)
+
+
+def test_two_stage_objective_with_nothing_to_decide():
+    """The lexicographic path goes through the same guards (no columns: the status quo)."""
+    data = n_forces(["A", "B"], sites=())
+    data["objective"] = {"sense": "max_frontline"}
+    for backend in ("highs", "cbc"):
+        plan = solve_instance(instance_from_data(data), backend)
+        assert plan.status.value == "optimal", (backend, plan.message)

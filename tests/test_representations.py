@@ -88,3 +88,16 @@ def test_decomposition_matches_the_whole_model(seed):
         assert "independent groups" in apart.message
         assert apart.objective == pytest.approx(whole.objective, rel=1e-7, abs=1e-3)
         assert check_plan(inst, apart.to_dict()) == []
+
+
+def test_a_unit_count_keeps_far_apart_groups_together():
+    """max_units couples groups that can never share: the model must not be split."""
+    data = random_instance(7, regions=2)
+    for fn in data["functions"]:
+        if fn["id"] == "hr":
+            fn["max_units"] = 1
+    inst = instance_from_data(data)
+    plan = solve_instance(inst, "highs", EXACT)
+    assert "independent groups" not in plan.message
+    assert sum(u.function == "hr" for u in plan.units) <= 1
+    assert check_plan(inst, plan.to_dict()) == []

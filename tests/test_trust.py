@@ -106,7 +106,7 @@ def test_compare_json(tmp_path):
         assert run["instance_sha256"] == out["instance_sha256"]
         assert run["solver"].startswith(SOLVER_NAMES[run["backend"]] + " ")  # name version
         assert run["options"]["gap"] == 0.0001 and run["options"]["seed"] == 3
-        assert set(run["times"]) == {"build_s", "solve_s", "total_s"}
+        assert set(run["times"]) == {"build_s", "solve_s", "total_s", "check_s"}
         assert run["bound"] is not None and run["gap"] is not None
         objectives.add(round(run["objective"], 2))
     assert len(objectives) == 1

@@ -3,8 +3,8 @@
 Two forces are linked when some function has a candidate host both can be served
 from (their x variables meet in one linking, size, capacity or allocation row).
 Per-force targets and floors only couple a force's own variables, so when no
-constraint spans groups (no aggregate target, no max-min objective, no site
-shared between groups) the programme is block-diagonal: each group is solved on
+constraint spans groups (no aggregate target, no max-min objective, no maximum
+unit count, no site shared between groups) the programme is block-diagonal: each group is solved on
 its own and the optimum is the sum of the groups' optima.
 """
 
@@ -58,8 +58,9 @@ def _site_groups(net: Network, group_of: list[int]) -> dict[str, set[int]] | Non
 def split_instance(inst: Instance, net: Network) -> list[Instance] | None:
     """Independent sub-instances (one per group of forces), or None if the model does not split."""
     if inst.objective.aggregate_savings_target_gbp is not None \
-            or inst.objective.sense != "min_cost":
-        return None
+            or inst.objective.sense != "min_cost" \
+            or any(fn.max_units is not None for fn in inst.functions if fn.shareable):
+        return None  # an aggregate target, a max-min objective or a unit count spans groups
     groups = _groups(net)
     if len(groups) < 2:
         return None

@@ -79,9 +79,13 @@ def precheck(form: Formulation) -> list[dict]:
                              - C[h] * fd.key[i] / keys)
             best_saving[i] += max(0.0, max(gains))
             best_frontline[i] += max(0.0, float(delta[arcs].max()))
+    # a member of an existing unit can also gain when others join its unit or it leaves;
+    # the bound above does not cover that, so such forces are left to the elastic re-solve
+    in_existing = {m for e in inst.existing for m in e.members}
     out = []
     for i, f in enumerate(inst.forces):
-        if f.savings_target_gbp is not None and f.savings_target_gbp > best_saving[i] + 1e-6:
+        if f.savings_target_gbp is not None and f.id not in in_existing \
+                and f.savings_target_gbp > best_saving[i] + 1e-6:
             out.append({"rule": "savings_target", "force": f.id, "target": f.savings_target_gbp,
                         "achievable": float(best_saving[i]),
                         "message": f"{f.name or f.id} can save at most "

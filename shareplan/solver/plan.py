@@ -17,7 +17,7 @@ from .backends.base import Status
 PLAN_SCHEMA_VERSION = 1
 MONEY_DP = 2
 FTE_DP = 3
-FRACTION_DP = 6
+FRACTION_DP = 9  # fine enough that costs recomputed from fractions agree to the penny
 
 
 @dataclass

@@ -28,20 +28,34 @@ def _with_primary_floor(lp: LinearProgram, vec: np.ndarray, floor: float) -> Lin
                    row_blocks=[*lp.row_blocks, block])
 
 
-def _solve_lexicographic(form: Formulation, backend, options: SolveOptions) -> BackendResult:
-    """Maximise the primary objective, then least cost among plans within its tolerance."""
+def _solve_lexicographic(form: Formulation, backend_name: str, options: SolveOptions
+                         ) -> BackendResult:
+    """Maximise the primary objective, then least cost among plans within its tolerance.
+
+    Both stages share one time limit; if the second finds nothing in what is left,
+    the first stage's plan is returned as ``feasible`` (its cost not proven least).
+    """
+    t0 = time.perf_counter()
     lp = form.lp
     vec, offset = form.primary
     vec = np.pad(vec, (0, lp.n_cols - len(vec)))
-    first = backend.solve(replace(lp, obj=vec, obj_offset=offset, maximize=True), options)
+    first = solve_programme(replace(lp, obj=vec, obj_offset=offset, maximize=True),
+                            backend_name, options)
     if first.x is None:
         return first
     value = float(vec @ first.x)
     floor = value - max(1e-6, 1e-7 * abs(value))
-    second = backend.solve(_with_primary_floor(lp, vec, floor), options)
+    second = solve_programme(_with_primary_floor(lp, vec, floor), backend_name,
+                             _remaining(options, t0))
+    second.solve_s += first.solve_s
+    if second.x is None:
+        cost = float(lp.obj @ first.x + lp.obj_offset)
+        return replace(first, status=Status.FEASIBLE, objective=cost, bound=None,
+                       solve_s=second.solve_s,
+                       message="least cost among the best plans not proven: " + (
+                           second.message or second.status.value))
     if second.status is Status.OPTIMAL and first.status is not Status.OPTIMAL:
         second.status = Status.FEASIBLE
-    second.solve_s += first.solve_s
     return second
 
 
@@ -71,8 +85,8 @@ def solve_programme(lp: LinearProgram, backend_name: str, options: SolveOptions
 
 def solve_formulation(form: Formulation, backend_name: str, options: SolveOptions
                       ) -> BackendResult:
-    if form.primary is not None and not form.lp.empty_row_conflicts():
-        return _solve_lexicographic(form, get_backend(backend_name), options)
+    if form.primary is not None:
+        return _solve_lexicographic(form, backend_name, options)
     return solve_programme(form.lp, backend_name, options)
 
 
@@ -80,23 +94,26 @@ _WORST_FIRST = (Status.ERROR, Status.INFEASIBLE, Status.UNBOUNDED, Status.NO_SOL
                 Status.FEASIBLE, Status.OPTIMAL)
 
 
-def _remaining(options: SolveOptions, t0: float) -> SolveOptions:
-    """The options with the time limit reduced by what has been spent since t0."""
+def _remaining(options: SolveOptions, t0: float, parts: int = 1) -> SolveOptions:
+    """The options with the time left since t0, shared evenly among ``parts`` solves."""
     if options.time_limit is None:
         return options
-    return replace(options, time_limit=max(0.01, options.time_limit - (time.perf_counter() - t0)))
+    left = options.time_limit - (time.perf_counter() - t0)
+    return replace(options, time_limit=max(0.01, left / parts))
 
 
 def solve_instance(inst: Instance, backend: str = DEFAULT_BACKEND,
                    options: SolveOptions | None = None, digest: str | None = None,
-                   explain: bool = True, decompose: bool = True) -> Plan:
-    """Build, solve and read back one instance; the plan carries its provenance.
+                   explain: bool = True, decompose: bool = True, verify: bool = True) -> Plan:
+    """Build, solve, read back and independently check one instance; the plan carries its
+    provenance.
 
     When the forces fall into groups that can never share with each other (see
     :mod:`shareplan.models.components`) each group is solved on its own
     (``decompose``); the plan is the union and the objective and bound the sums.
     An infeasible instance gets ``plan.explanation`` (see :mod:`.explain`) unless
-    ``explain`` is false (sweeps, which only need the status).
+    ``explain`` is false (sweeps, which only need the status). ``verify=False`` skips the
+    independent checker (for tests that break the model on purpose).
     """
     from ..models.components import split_instance
 
@@ -112,8 +129,8 @@ def solve_instance(inst: Instance, backend: str = DEFAULT_BACKEND,
                                          "(pounds, not pence; FTE, not hours)")], inst.name)
     build_s = time.perf_counter() - t0
     results: list[BackendResult] = []
-    for form in forms:
-        res = solve_formulation(form, backend, _remaining(options, t0))
+    for k, form in enumerate(forms):
+        res = solve_formulation(form, backend, _remaining(options, t0, len(forms) - k))
         results.append(res)
         if res.x is None:
             break  # the whole has no plan if one group has none
@@ -144,10 +161,32 @@ def solve_instance(inst: Instance, backend: str = DEFAULT_BACKEND,
         plan.explanation = explain_infeasible(forms[len(results) - 1], backend, options)
         plan.message = "proven infeasible: " + "; ".join(
             e["message"] for e in plan.explanation[:3])
-    if len(forms) > 1:
+    if len(forms) > 1 and plan.has_solution:
         plan.message = (f"solved as {len(forms)} independent groups of forces"
                         + (f"; {plan.message}" if plan.message else ""))
     plan.times = {"build_s": round(build_s, 4),
-                  "solve_s": round(sum(r.solve_s for r in results), 4),
-                  "total_s": round(time.perf_counter() - t0, 4)}
+                  "solve_s": round(sum(r.solve_s for r in results), 4)}
+    if verify:
+        _verify(inst, plan)
+    plan.times["total_s"] = round(time.perf_counter() - t0, 4)
     return plan
+
+
+def _verify(inst: Instance, plan: Plan) -> None:
+    """Run the independent checker on a fresh plan; one it rejects is never passed off as good.
+
+    The plan's status becomes ``error``, it keeps no units, and the violations go into
+    its message.
+    """
+    from .checker import check_plan
+
+    if not plan.has_solution:
+        return
+    t0 = time.perf_counter()
+    violations = check_plan(inst, plan.to_dict())
+    plan.times["check_s"] = round(time.perf_counter() - t0, 4)
+    if violations:
+        plan.status = Status.ERROR
+        plan.units, plan.forces = [], []
+        plan.message = ("the independent checker rejects the solver's plan: "
+                        + "; ".join(str(v) for v in violations[:5]))

@@ -124,10 +124,15 @@ class CbcBackend(Backend):
                 bound = sign * bound
                 bound = max(bound, obj) if lp.maximize else min(bound, obj)
         else:
-            # "Optimal solution found": CBC closed the gap to gapRel itself
+            # "Optimal solution found": CBC closed the gap to gapRel itself. It prints its
+            # bound to ~7 significant figures, so a bound within that of the objective is
+            # the objective; a wider one (a requested --gap) is reported as printed
             claimed = Status.OPTIMAL if prob.sol_status == pulp.LpSolutionOptimal \
                 else Status.FEASIBLE
             bound = obj
+            printed = info.get("bound")
+            if printed is not None and abs(obj - sign * printed) > 1e-5 * max(1.0, abs(obj)):
+                bound = min(sign * printed, obj) if not lp.maximize else max(sign * printed, obj)
         objective = obj + lp.obj_offset
         bound_total = None if bound is None else bound + lp.obj_offset
         status = honest_status(claimed, objective, bound_total, lp.obj_offset, options.gap)
