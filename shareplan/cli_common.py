@@ -50,7 +50,7 @@ def guarded(fn):
             _fail(f"error: {exc}", EXIT_USAGE)
         except OSError as exc:  # an output path that cannot be written, a full disk
             where = f" {exc.filename}" if exc.filename else ""
-            _fail(f"error: cannot write{where}: {exc.strerror or exc}", EXIT_USAGE)
+            _fail(f"error: cannot read or write{where}: {exc.strerror or exc}", EXIT_USAGE)
         except (click.exceptions.Exit, click.ClickException, SystemExit):
             raise
         except Exception as exc:  # noqa: BLE001 - the last line of defence

@@ -52,6 +52,8 @@ class _Tokens:
             raise ValueError(f"{path}: no such file") from None
         except IsADirectoryError:
             raise ValueError(f"{path}: is a directory, not a benchmark file") from None
+        except OSError as exc:
+            raise ValueError(f"{path}: cannot read: {exc.strerror or exc}") from None
         # DOS-era files end with NUL padding; treat NUL as white space.
         text = raw.replace(b"\x00", b" ").decode("ascii", errors="replace")
         self.path = path

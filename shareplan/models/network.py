@@ -55,6 +55,12 @@ class FunctionData:
     existing: list[ExistingUnit] = field(default_factory=list)
     status_quo: np.ndarray | None = None  # per arc: 1.0 if the arc is in an existing unit
 
+    @property
+    def officer_delta(self) -> np.ndarray:
+        """Officers returned to the frontline per arc: o_si - rho_s d_si."""
+        return self.officers[self.arc_force] - self.fn.officers_per_unit * self.demand[
+            self.arc_force]
+
 
 @dataclass
 class Network:

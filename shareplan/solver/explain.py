@@ -20,7 +20,7 @@ import scipy.sparse as sp
 
 from ..models.network import Network, build_network
 from .backends.base import SolveOptions, Status
-from .formulation import Formulation, _officer_delta, build_formulation
+from .formulation import Formulation, build_formulation
 from .lp import Block
 
 ELASTIC_FAMILIES = ("savings", "savings_total", "frontline", "capacity", "assign", "forbidden",
@@ -62,7 +62,7 @@ def precheck(form: Formulation) -> list[dict]:
     best_frontline = np.array([f.frontline_officers_fte for f in inst.forces], dtype=float)
     for fd in net.functions:
         fixed_members = {int(i) for u in fd.existing if not u.reoptimisable for i in u.members}
-        delta = _officer_delta(fd)
+        delta = fd.officer_delta
         C = net.alpha * fd.fixed + fd.setup
         cap = fd.fn.max_members or n
         for i in range(n):

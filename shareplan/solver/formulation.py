@@ -423,11 +423,6 @@ def savings_targets(ctx: _Ctx, baseline: np.ndarray, force_const: np.ndarray) ->
                        float(baseline.sum() - force_const.sum() - total))
 
 
-def _officer_delta(fd: FunctionData) -> np.ndarray:
-    """Officers returned to the frontline per arc: o_si - rho_s d_si."""
-    return fd.officers[fd.arc_force] - fd.fn.officers_per_unit * fd.demand[fd.arc_force]
-
-
 def frontline_floors(ctx: _Ctx) -> None:
     """L_i + sum_a (o_si - rho_s d_si)(x_a - x0_a) >= Lmin_i."""
     inst = ctx.net.inst
@@ -440,7 +435,7 @@ def frontline_floors(ctx: _Ctx) -> None:
                     for i in forces])
     R, Cc, V = [], [], []
     for fd, x, _ in ctx.arcs():
-        delta = _officer_delta(fd)
+        delta = fd.officer_delta
         sel = pos[fd.arc_force] >= 0
         R.append(pos[fd.arc_force[sel]])
         Cc.append(x[sel])
@@ -512,9 +507,9 @@ def _primary_objective(ctx: _Ctx, baseline, force_const) -> tuple[np.ndarray, fl
         n_before = ctx.b.n_cols
         vec = np.zeros(n_before)
         for fd, x, _ in ctx.arcs():
-            vec[x] += _officer_delta(fd)
+            vec[x] += fd.officer_delta
         offset = sum(f.frontline_officers_fte for f in ctx.net.inst.forces)
-        offset -= sum(float(_officer_delta(fd) @ fd.status_quo) for fd in ctx.net.functions)
+        offset -= sum(float(fd.officer_delta @ fd.status_quo) for fd in ctx.net.functions)
         return vec, float(offset)
     w = ctx.b.add_vars("ratio", [("min",)], -np.inf, 1.0)
     forces = np.arange(ctx.net.n_forces)

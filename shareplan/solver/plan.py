@@ -83,15 +83,6 @@ class Plan:
         d["status"] = self.status.value
         return d
 
-    @classmethod
-    def from_dict(cls, d: dict) -> Plan:
-        d = dict(d)
-        d["status"] = Status(d["status"])
-        d["units"] = [Unit(**{**u, "members": [Member(**m) for m in u["members"]]})
-                      for u in d.get("units", [])]
-        d["forces"] = [ForceResult(**f) for f in d.get("forces", [])]
-        return cls(**d)
-
 
 def _r(value: float, dp: int) -> float:
     out = round(float(value), dp)
@@ -127,8 +118,7 @@ def read_solution(form, x: np.ndarray) -> tuple[list[Unit], list[ForceResult]]:
         xa = np.where(x[ycols][fd.arc_host] > 0.5, x[xcols], 0.0)  # nobody at a closed host
         np.add.at(plan_cost, fd.arc_force, coef * xa)
         np.add.at(one_off, fd.arc_force, fd.arc_transition * xa)
-        delta = fd.officers[fd.arc_force] - fd.fn.officers_per_unit * fd.demand[fd.arc_force]
-        np.add.at(frontline, fd.arc_force, delta * (xa - fd.status_quo))
+        np.add.at(frontline, fd.arc_force, fd.officer_delta * (xa - fd.status_quo))
         for h in np.unique(fd.arc_host[xa > 1e-9]):
             at = np.nonzero((fd.arc_host == h) & (xa > 1e-9))[0]
             forces = fd.arc_force[at]
