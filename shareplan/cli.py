@@ -24,7 +24,7 @@ class DefaultGroup(click.Group):
     """``solve INSTANCE ...`` runs the ``run`` command; ``solve CMD ...`` runs CMD."""
 
     def parse_args(self, ctx, args):
-        if args and args[0] not in self.commands and args[0] not in ("--help", "-h"):
+        if args and args[0] not in self.commands and args[0] not in ("--help", "-h", "--version"):
             args = ["run", *args]
         return super().parse_args(ctx, args)
 

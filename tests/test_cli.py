@@ -365,3 +365,8 @@ def test_an_existing_unit_listed_twice_is_refused(tmp_path):
         result = CliRunner().invoke(solve_cli, [str(write(tmp_path, data))])
         assert result.exit_code == 2, result.output
         assert "existing[1]" in result.output and "list each unit once" in result.output
+
+
+def test_version_is_the_group_option():
+    result = CliRunner().invoke(cli, ["--version"])
+    assert result.exit_code == 0 and "version" in result.output
