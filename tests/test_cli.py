@@ -370,3 +370,12 @@ def test_an_existing_unit_listed_twice_is_refused(tmp_path):
 def test_version_is_the_group_option():
     result = CliRunner().invoke(cli, ["--version"])
     assert result.exit_code == 0 and "version" in result.output
+
+
+def test_distance_rule_on_a_local_function_is_named(tmp_path):
+    data = two_forces()
+    local = next(f["id"] for f in data["functions"] if f.get("shareable") is False)
+    data["policy"] = {"max_distance_km": {local: 50}}
+    result = run(str(write(tmp_path, data)))
+    assert result.exit_code == 2
+    assert f"policy.max_distance_km.{local}" in result.output and "local function" in result.output

@@ -150,7 +150,11 @@ def check_rules(inst: Instance) -> list[Problem]:
         if key_ == "*":
             needs_coords.update(s.id for s in inst.functions if s.shareable)
         elif ref(f"policy.max_distance_km.{key_}", key_, functions, "function"):
-            needs_coords.add(key_)
+            if functions[key_].shareable:
+                needs_coords.add(key_)
+            else:
+                add(f"policy.max_distance_km.{key_}", f"'{key_}' is a local function and is "
+                    "never shared; remove this rule")
     if needs_coords:
         for k, f in enumerate(inst.forces):
             if f.lat is None or f.lon is None:
