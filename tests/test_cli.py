@@ -379,3 +379,15 @@ def test_distance_rule_on_a_local_function_is_named(tmp_path):
     result = run(str(write(tmp_path, data)))
     assert result.exit_code == 2
     assert f"policy.max_distance_km.{local}" in result.output and "local function" in result.output
+
+
+def test_numbers_too_large_for_the_solvers_name_their_fields(tmp_path):
+    """Each figure is within its bound, but 100 years of £9tn makes a coefficient of 4.5e14."""
+    data = two_forces()
+    data["horizon_years"] = 100
+    data["forces"][0]["savings_target_gbp"] = 1
+    for cost in data["costs"]:
+        cost["standalone_cost_gbp"] = 9e12
+    result = run(str(write(tmp_path, data)))
+    assert result.exit_code == 2, result.output
+    assert "costs of force 'A'" in result.output and "too large for the solvers" in result.output

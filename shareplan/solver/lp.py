@@ -98,17 +98,24 @@ class LinearProgram:
         bad = np.nonzero((counts == 0) & ((self.row_lo > 1e-9) | (self.row_hi < -1e-9)))[0]
         return [self.row_name(int(r)) for r in bad]
 
-    def scale_problem(self, limit: float = 1e14) -> str | None:
-        """Why the numbers are too large for a solver (|coefficient| or |bound| >= limit)."""
+    def scale_problem(self, limit: float = 1e14) -> tuple[str, tuple] | None:
+        """(what, (family, *ids) of its row) when a number is too large for a solver:
+        |coefficient| >= limit, or |cost| or |row bound| >= 10 x limit."""
+        def located(r: int) -> tuple:
+            block = next(b for b in self.row_blocks if b.start <= r < b.stop)
+            return (block.family, *block.labels[r - block.start])
+
         if self.A.nnz and np.max(np.abs(self.A.data)) >= limit:
             k = int(np.argmax(np.abs(self.A.data)))
             row = int(np.searchsorted(self.A.indptr, k, side="right") - 1)
-            return (f"coefficient {self.A.data[k]:.3g} in {self.row_name(row)} is too large "
-                    f"for the solvers (limit {limit:.0e})")
-        for name, values in (("cost", self.obj), ("bound", self.row_lo), ("bound", self.row_hi)):
-            finite = np.abs(values[np.isfinite(values)])
-            if finite.size and finite.max() >= limit * 10:
-                return f"a {name} of {finite.max():.3g} is too large for the solvers"
+            return f"a coefficient of {self.A.data[k]:.3g}", located(row)
+        big = np.abs(np.where(np.isfinite(self.obj), self.obj, 0.0))
+        if big.size and big.max() >= limit * 10:
+            return f"a cost of {big.max():.3g}", ("objective",)
+        for bounds in (self.row_lo, self.row_hi):
+            big = np.abs(np.where(np.isfinite(bounds), bounds, 0.0))
+            if big.size and big.max() >= limit * 10:
+                return f"a bound of {big.max():.3g}", located(int(np.argmax(big)))
         return None
 
     def worst_row(self, x: np.ndarray) -> tuple[float, int]:

@@ -1,4 +1,4 @@
-"""Instance -> network -> formulation -> backend -> plan: the whole solve path."""
+"""Instance -> network -> formulation -> backend -> plan -> independent check: the solve path."""
 
 from __future__ import annotations
 
@@ -90,6 +90,20 @@ def solve_formulation(form: Formulation, backend_name: str, options: SolveOption
     return solve_programme(form.lp, backend_name, options)
 
 
+def _fields_behind(row: tuple) -> str:
+    """The instance fields whose figures make up a model row (for error messages)."""
+    family, *ids = row
+    if family in ("savings", "ratio") and ids:
+        return (f"costs of force '{ids[0]}' (standalone_cost_gbp, transition_cost_gbp) and "
+                "the functions' unit costs")
+    if family == "frontline" and ids:
+        return (f"forces '{ids[0]}' frontline figures, costs officers_fte, functions "
+                "officers_per_unit x demand")
+    if family in ("capacity", "cover", "link", "unit_x") and ids:
+        return f"functions '{ids[0]}' capacity and the costs' demand"
+    return "costs and functions (money figures)"
+
+
 _WORST_FIRST = (Status.ERROR, Status.INFEASIBLE, Status.UNBOUNDED, Status.NO_SOLUTION,
                 Status.FEASIBLE, Status.OPTIMAL)
 
@@ -125,8 +139,10 @@ def solve_instance(inst: Instance, backend: str = DEFAULT_BACKEND,
              else [build_formulation(net)])
     for form in forms:
         if (problem := form.lp.scale_problem()) is not None:
-            raise InstanceError([Problem("", problem + "; check the units of the figures "
-                                         "(pounds, not pence; FTE, not hours)")], inst.name)
+            what, where = problem
+            raise InstanceError([Problem(_fields_behind(where), f"{what} is too large for the "
+                                         "solvers; check the units of these figures (pounds, "
+                                         "not pence; FTE, not hours)")], inst.name)
     build_s = time.perf_counter() - t0
     results: list[BackendResult] = []
     for k, form in enumerate(forms):
