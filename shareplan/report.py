@@ -10,6 +10,7 @@ from rich.table import Table
 
 from .io import atomic_write_csv
 from .solver.plan import Plan
+from .text import money as text_money
 
 
 def make_console() -> Console:
@@ -18,16 +19,10 @@ def make_console() -> Console:
 
 
 def money(value: float | None) -> str:
-    """£12.3m / £450k / £120 (sign kept)."""
-    if value is None:
-        return "-"
-    sign = "-" if value < 0 else ""
-    v = abs(value)
-    if v >= 1e6:
-        return f"{sign}£{v / 1e6:,.2f}m"
-    if v >= 1e3:
-        return f"{sign}£{v / 1e3:,.1f}k"
-    return f"{sign}£{v:,.2f}"
+    """Table money: £1,836.29m / £450.0k / £120.00."""
+    if value is not None and abs(value) >= 1e6:
+        return text_money(value, dp=2)
+    return text_money(value)
 
 
 def fte(value: float | None) -> str:

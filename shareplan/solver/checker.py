@@ -38,6 +38,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..models.instance import Force, Function, Instance
+from ..text import money
 
 EARTH_RADIUS_KM = 6371.0088  # the radius models/network.py uses
 SOLVED = ("optimal", "feasible")
@@ -59,16 +60,6 @@ class Violation:
 
 
 # ---------------------------------------------------------------- formatting
-
-
-def _gbp(value: float) -> str:
-    """Short money for planners: £24.1m, £350.0k, £12.50."""
-    sign, v = ("-" if value < 0 else ""), abs(value)
-    if v >= 1e6:
-        return f"{sign}£{v / 1e6:,.1f}m"
-    if v >= 1e3:
-        return f"{sign}£{v / 1e3:,.1f}k"
-    return f"{sign}£{v:,.2f}"
 
 
 def _exact(value: float, kind: str = "gbp") -> str:
@@ -688,8 +679,8 @@ def _check_targets(data: _Data, figs: dict[str, _Figures], tol: float, out: _Out
         T = f.savings_target_gbp
         fig = figs[i]
         if T is not None and fig.savings < T - max(0.02, tol * abs(T)) - fig.money_slack:
-            out.add("savings_target", f"forces.{i}", f"{i} saves {_gbp(fig.savings)} against "
-                    f"a target of {_gbp(T)} over {data.inst.horizon_years} years")
+            out.add("savings_target", f"forces.{i}", f"{i} saves {money(fig.savings)} against "
+                    f"a target of {money(T)} over {data.inst.horizon_years} years")
     T = data.inst.objective.aggregate_savings_target_gbp
     if T is None:
         return
@@ -697,7 +688,7 @@ def _check_targets(data: _Data, figs: dict[str, _Figures], tol: float, out: _Out
     slack = sum(f.money_slack for f in figs.values())
     if total < T - max(0.02, tol * abs(T)) - slack:
         out.add("aggregate_target", "objective.aggregate_savings_target_gbp",
-                f"all forces together save {_gbp(total)} against a target of {_gbp(T)} "
+                f"all forces together save {money(total)} against a target of {money(T)} "
                 f"over {data.inst.horizon_years} years")
 
 

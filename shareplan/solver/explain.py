@@ -19,16 +19,13 @@ import numpy as np
 import scipy.sparse as sp
 
 from ..models.network import Network, build_network
+from ..text import money
 from .backends.base import SolveOptions, Status
 from .formulation import Formulation, build_formulation
 from .lp import Block
 
 ELASTIC_FAMILIES = ("savings", "savings_total", "frontline", "capacity", "assign", "forbidden",
                     "max_units", "max_members")
-
-
-def _money(v: float) -> str:
-    return f"£{v / 1e6:,.1f}m" if abs(v) >= 1e5 else f"£{v:,.0f}"
 
 
 def _years(net: Network) -> str:
@@ -89,9 +86,9 @@ def precheck(form: Formulation) -> list[dict]:
             out.append({"rule": "savings_target", "force": f.id, "target": f.savings_target_gbp,
                         "achievable": float(best_saving[i]),
                         "message": f"{f.name or f.id} can save at most "
-                                   f"{_money(best_saving[i])} over {_years(net)} even if every "
+                                   f"{money(best_saving[i])} over {_years(net)} even if every "
                                    f"function it may share were shared on the best terms, "
-                                   f"against a target of {_money(f.savings_target_gbp)}"})
+                                   f"against a target of {money(f.savings_target_gbp)}"})
         if f.frontline_floor_fte is not None and f.frontline_floor_fte > best_frontline[i] + 1e-6:
             out.append({"rule": "frontline_floor", "force": f.id, "floor": f.frontline_floor_fte,
                         "achievable": float(best_frontline[i]),
@@ -155,14 +152,14 @@ def _describe(form: Formulation, family: str, label: tuple, slack: float, alone:
         got = f.savings_target_gbp - slack
         return {"rule": "savings_target", "force": f.id, "target": f.savings_target_gbp,
                 "achievable": got, "shortfall": slack,
-                "message": f"{f.name or f.id} {lead} save at most {_money(got)} over "
-                           f"{_years(net)} against a target of {_money(f.savings_target_gbp)}"}
+                "message": f"{f.name or f.id} {lead} save at most {money(got)} over "
+                           f"{_years(net)} against a target of {money(f.savings_target_gbp)}"}
     if family == "savings_total":
         t = inst.objective.aggregate_savings_target_gbp
         return {"rule": "aggregate_target", "target": t, "achievable": t - slack,
                 "shortfall": slack,
-                "message": f"all forces together {lead} save at most {_money(t - slack)} over "
-                           f"{_years(net)} against an aggregate target of {_money(t)}"}
+                "message": f"all forces together {lead} save at most {money(t - slack)} over "
+                           f"{_years(net)} against an aggregate target of {money(t)}"}
     if family == "frontline":
         f = next(f for f in inst.forces if f.id == label[0])
         got = f.frontline_floor_fte - slack
