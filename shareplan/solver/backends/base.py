@@ -9,10 +9,12 @@ import sys
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from enum import Enum
+from typing import TYPE_CHECKING
 
-import numpy as np
+if TYPE_CHECKING:  # annotations only: listing the backends must not load numpy/scipy
+    import numpy as np
 
-from ..lp import LinearProgram
+    from ..lp import LinearProgram
 
 
 def preload_ortools() -> None:
