@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -13,9 +14,16 @@ from .solver.plan import Plan
 from .text import money as text_money
 
 
+class _Console(Console):
+    def on_broken_pipe(self) -> None:
+        """Output piped into `head` and closed early: print the rest to nowhere and keep the
+        plan's exit code (rich would exit 1, which here means an internal error)."""
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+
+
 def make_console() -> Console:
     """Rich console; 120 columns when not a terminal so piped tables stay legible."""
-    return Console(highlight=False, width=None if sys.stdout.isatty() else 120)
+    return _Console(highlight=False, width=None if sys.stdout.isatty() else 120)
 
 
 def money(value: float | None) -> str:

@@ -391,3 +391,15 @@ def test_numbers_too_large_for_the_solvers_name_their_fields(tmp_path):
     result = run(str(write(tmp_path, data)))
     assert result.exit_code == 2, result.output
     assert "costs of force 'A'" in result.output and "too large for the solvers" in result.output
+
+
+def test_output_cut_short_by_a_closed_pipe_keeps_the_exit_code(tmp_path):
+    """`solve ... | head`: the reader is gone before the plan is printed; no error, and the
+    plan's own exit code (0 here; rich alone would exit 1, our internal-error code)."""
+    path = write(tmp_path, two_forces())
+    proc = subprocess.Popen([sys.executable, "-m", "shareplan.cli", str(path)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc.stdout.close()  # closed before the child writes: its first write breaks the pipe
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 0, err
+    assert b"Traceback" not in err
