@@ -131,10 +131,10 @@ def _elastic(form: Formulation):
     m = len(cols)
     S = sp.csr_matrix((signs, (rows, np.arange(m))), shape=(lp.n_rows, m))
     block = Block("slack", lp.n_cols, [(f, *lab) for f, lab in labels])
-    row_lo = lp.row_lo.copy()  # the cover inequality would hide capacity slack: drop it
-    cover = lp.row_block("cover")
-    if cover is not None:
-        row_lo[cover.start:cover.stop] = -np.inf
+    row_lo = lp.row_lo.copy()  # the cover inequalities would hide capacity slack: drop them
+    for cover in lp.row_blocks:
+        if cover.family == "cover":
+            row_lo[cover.start:cover.stop] = -np.inf
     elastic = replace(
         lp, A=sp.hstack([lp.A, S]).tocsr(), row_lo=row_lo, lb=np.append(lp.lb, np.zeros(m)),
         ub=np.append(lp.ub, np.full(m, np.inf)), integer=np.append(lp.integer, np.zeros(m, bool)),

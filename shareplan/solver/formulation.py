@@ -209,16 +209,29 @@ def capacity(ctx: _Ctx) -> None:
 
 
 def capacity_cover(ctx: _Ctx) -> None:
-    """Valid inequality when every force must be served: sum_h K_sh y_sh >= sum_i d_si.
+    """Valid inequalities when every force must be served and every host has a capacity.
 
-    Implied by assignment (= 1) and capacity rows together, but not by their LP
-    relaxation row by row; it cuts fractional openings below total demand.
+    sum_h K_sh y_sh >= D_s  (D_s = sum_i d_si), and its cardinality form
+    sum_h y_sh >= k_s, k_s = the fewest hosts whose largest capacities reach D_s.
+    Both are implied by assignment (= 1) and the capacity rows for integer y, but not
+    by their LP relaxation: they cut fractional openings below total demand.
     """
     for fd, _, y in ctx.arcs():
         if fd.fn.standalone_allowed or not np.all(np.isfinite(fd.capacity)) or not len(y):
             continue
-        ctx.b.add_rows("cover", [(fd.fn.id,)], np.zeros(len(y)), y, fd.capacity, fd.demand.sum(),
-                       np.inf)
+        total = fd.demand.sum()
+        can_open = np.bincount(fd.arc_host, minlength=len(fd.hosts)) > 0
+        largest_first = np.cumsum(np.sort(fd.capacity[can_open])[::-1])
+        fewest = int(np.searchsorted(largest_first, total * (1 - 1e-12)) + 1)
+        rows = [0] * len(y)
+        cols, vals, lo, labels = list(y), list(fd.capacity), [total], [(fd.fn.id, "capacity")]
+        if fewest <= len(largest_first):  # else the capacity row alone is infeasible
+            rows += [1] * len(y)
+            cols += list(y)
+            vals += [1.0] * len(y)
+            lo.append(float(fewest))
+            labels.append((fd.fn.id, "count"))
+        ctx.b.add_rows("cover", labels, rows, cols, vals, lo, np.inf)
 
 
 def unit_count(ctx: _Ctx) -> None:
