@@ -92,8 +92,12 @@ class Backend(ABC):
     supports_continuous: bool = True
 
     @abstractmethod
-    def solve(self, lp: LinearProgram, options: SolveOptions) -> BackendResult:
-        """Solve lp under options; never raise for infeasible or limit-hit runs."""
+    def solve(self, lp: LinearProgram, options: SolveOptions,
+              start: np.ndarray | None = None) -> BackendResult:
+        """Solve lp under options; never raise for infeasible or limit-hit runs.
+
+        ``start`` is a known feasible x, passed to the solver as a MIP start.
+        """
 
 
 def relative_gap(objective: float | None, bound: float | None, offset: float = 0.0) -> float | None:

@@ -83,18 +83,22 @@ def _parse_log(log: str) -> dict:
 class CbcBackend(Backend):
     name = "cbc"
 
-    def solve(self, lp: LinearProgram, options: SolveOptions) -> BackendResult:
+    def solve(self, lp: LinearProgram, options: SolveOptions,
+              start: np.ndarray | None = None) -> BackendResult:
         import pulp
 
         t0 = time.perf_counter()
         prob, variables = to_pulp(lp)
+        if start is not None:
+            for var, value in zip(variables, np.asarray(start, dtype=float)):
+                var.setInitialValue(float(value))
         path = _cbc_path()
         fd, log_path = tempfile.mkstemp(prefix="shareplan-cbc-", suffix=".log")
         os.close(fd)
         extra = [f"{k} {v}" for k, v in options.extra.items()]
         solver = pulp.COIN_CMD(
             path=path, msg=options.log, timeLimit=options.time_limit, gapRel=options.gap,
-            threads=options.threads, logPath=log_path,
+            threads=options.threads, logPath=log_path, warmStart=start is not None,
             options=[f"randomCbcSeed {options.seed + 1}", *extra],
         )
         try:

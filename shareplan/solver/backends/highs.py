@@ -54,7 +54,8 @@ def to_highs(lp: LinearProgram, names: bool = False, log: bool = False):
 class HighsBackend(Backend):
     name = "highs"
 
-    def solve(self, lp: LinearProgram, options: SolveOptions) -> BackendResult:
+    def solve(self, lp: LinearProgram, options: SolveOptions,
+              start: np.ndarray | None = None) -> BackendResult:
         highspy = import_highspy()
 
         t0 = time.perf_counter()
@@ -69,6 +70,11 @@ class HighsBackend(Backend):
         h.setOptionValue("random_seed", int(options.seed))
         for key, value in options.extra.items():
             h.setOptionValue(key, value)
+        if start is not None:
+            given = highspy.HighsSolution()
+            given.col_value = np.asarray(start, dtype=float).tolist()
+            given.value_valid = True
+            h.setSolution(given)
         h.run()
         elapsed = time.perf_counter() - t0
         version = f"{h.versionMajor()}.{h.versionMinor()}.{h.versionPatch()}"

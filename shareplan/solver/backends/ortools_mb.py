@@ -71,7 +71,8 @@ class OrtoolsBackend(Backend):
         self.name = "ortools" if engine == "scip" else f"ortools-{suffix}"
         self.supports_continuous = engine != "sat"
 
-    def solve(self, lp: LinearProgram, options: SolveOptions) -> BackendResult:
+    def solve(self, lp: LinearProgram, options: SolveOptions,
+              start: np.ndarray | None = None) -> BackendResult:
         from ortools import __version__ as version
         from ortools.linear_solver.python import model_builder as mb
 
@@ -81,6 +82,9 @@ class OrtoolsBackend(Backend):
                 "(cost allocation or divisible demand); use ortools or ortools-highs")
         t0 = time.perf_counter()
         model = to_model_builder(lp)
+        if start is not None:
+            for j, value in enumerate(np.asarray(start, dtype=float)):
+                model.helper.add_hint(j, float(value))
         solver = mb.Solver(self.engine)
         if options.time_limit is not None:
             solver.set_time_limit_in_seconds(float(options.time_limit))
