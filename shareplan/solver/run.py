@@ -10,6 +10,7 @@ import numpy as np
 from ..models.instance import Instance
 from ..models.load import InstanceError, Problem, instance_digest
 from ..models.network import build_network
+from . import reduce
 from .backends import DEFAULT_BACKEND, SolveOptions, Status, get_backend
 from .backends.base import BackendResult, relative_gap
 from .formulation import Formulation, build_formulation
@@ -73,7 +74,11 @@ def solve_programme(lp: LinearProgram, backend_name: str, options: SolveOptions
     if lp.n_cols == 0:  # nothing to decide (nobody can share): the plan is the status quo
         return BackendResult(Status.OPTIMAL, np.zeros(0), lp.obj_offset, lp.obj_offset,
                              "none needed", "", 0.0)
-    res = get_backend(backend_name).solve(lp, options)
+    res = None
+    if (links := reduce.applies(lp)) is not None:
+        res = reduce.solve_reduced(lp, links, backend_name, options)
+    if res is None:
+        res = get_backend(backend_name).solve(lp, options)
     if res.x is not None:
         worst, row = lp.worst_row(res.x)
         if worst > VIOLATION_TOLERANCE:

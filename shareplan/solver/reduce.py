@@ -1,0 +1,353 @@
+"""Host fixing by a Lagrangian bound: an exact reduction for large programmes.
+
+Keep only the linking rows  x_a <= t_a y_h  and the column bounds; relax every other
+row i with a multiplier pi_i (pi_i >= 0 on >= rows, <= 0 on <= rows, free on
+equalities). With reduced costs r = c - A'pi, the arc terms fold into their host:
+
+    r~_h = r_h + sum_{a at h} min(0, r_a) min(t_a, ub_a)
+    L(pi) = pi'b + sum_{c not an arc} min(r~_c lb_c, r~_c ub_c)      (b: the side pi binds)
+
+L(pi) is a lower bound on the cost of every plan, for any pi of the right signs.
+Opening host h (y_h = 1) costs at least  L(pi) - min(0, r~_h) + r~_h;  when that
+exceeds the cost UB of a known plan, y_h = 0 in every better plan, and its arcs go.
+The fixing is exact; what is left is solved by the backend as an ordinary MIP.
+
+The multipliers come from subgradient steps (rows scaled to unit largest
+coefficient); the known plan from the MIP restricted to the hosts with the lowest r~.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, replace
+
+import numpy as np
+import scipy.sparse as sp
+
+from .backends import SolveOptions, Status, get_backend
+from .backends.base import BackendResult
+from .lp import LinearProgram
+
+#: Programmes with fewer arcs than this are solved whole (the reduction does not pay).
+MIN_ARCS = 20_000
+#: Hosts kept for the heuristic plan: at least MIN_CANDIDATES, and CANDIDATE_FACTOR times
+#: as many as the Lagrangian subproblem opens.
+MIN_CANDIDATES = 20
+CANDIDATE_FACTOR = 2
+
+
+@dataclass
+class LinkStructure:
+    """The linking rows x_a - t_a y_h <= 0 of a programme, one per arc column."""
+
+    rows: np.ndarray  # row index of each link row
+    x: np.ndarray  # arc column
+    y: np.ndarray  # host column
+    t: np.ndarray  # t_a
+
+    @classmethod
+    def of(cls, lp: LinearProgram) -> LinkStructure | None:
+        blocks = [b for b in lp.row_blocks if b.family == "link"]
+        if not blocks:
+            return None
+        rows = np.concatenate([np.arange(b.start, b.stop) for b in blocks])
+        sub = lp.A[rows].tocoo()
+        if sub.nnz != 2 * len(rows) or np.any(lp.row_hi[rows] != 0):
+            return None
+        pos = sub.data > 0
+        x = np.zeros(len(rows), np.int64)
+        y = np.zeros(len(rows), np.int64)
+        t = np.zeros(len(rows))
+        x[sub.row[pos]] = sub.col[pos]
+        y[sub.row[~pos]] = sub.col[~pos]
+        t[sub.row[~pos]] = -sub.data[~pos]
+        if pos.sum() != len(rows) or np.any(sub.data[pos] != 1.0) or np.any(lp.lb[x] != 0):
+            return None
+        return cls(rows, x, y, t)
+
+
+class LagrangianBound:
+    """L(pi) and the host reduced costs r~ for the programme's relaxed rows (minimising).
+
+    Two kinds of rows stay in the subproblem, where they are solved exactly:
+    - a knapsack row of a host, sum_{a at h} d_a x_a <= K_h y_h (capacity, at most one per
+      host): an open host fills K_h with its arcs of least r_a / d_a (r_a < 0), so r~_h
+      becomes r_h + sum_a r_a x_a of that greedy fill instead of the whole reach;
+    - "at least k of these hosts open" (sum_{h in S} y_h >= k, disjoint sets S): the
+      subproblem opens the hosts with r~ < 0, then the cheapest others up to k.
+    """
+
+    def __init__(self, lp: LinearProgram, links: LinkStructure):
+        self.lp, self.links = lp, links
+        relaxed = np.ones(lp.n_rows, bool)
+        relaxed[links.rows] = False
+        self.counts = self._count_rows(relaxed)
+        for row, _, _ in self.counts:
+            relaxed[row] = False
+        self.weight, self.room = self._knapsack_rows(relaxed)
+        self.rows = np.nonzero(relaxed)[0]
+        A = lp.A[self.rows].tocsr()
+        scale = 1.0 / np.maximum(1e-12, abs(A).max(axis=1).toarray().ravel())
+        self.A = (sp.diags(scale) @ A).tocsr()
+        self.AT = self.A.T.tocsr()
+        self.lo, self.hi = lp.row_lo[self.rows] * scale, lp.row_hi[self.rows] * scale
+        self.nonneg = np.isfinite(self.lo) & ~np.isfinite(self.hi)
+        self.nonpos = ~np.isfinite(self.lo) & np.isfinite(self.hi)
+        self.other = np.ones(lp.n_cols, bool)
+        self.other[links.x] = False
+        self.reach = np.minimum(links.t, lp.ub[links.x])  # largest x_a when y_h = 1
+
+    def _count_rows(self, candidates: np.ndarray) -> list[tuple[int, np.ndarray, int]]:
+        """(row, host columns S, k) of rows sum_S y_h >= k over disjoint binary host sets."""
+        lp = self.lp
+        is_host = np.zeros(lp.n_cols, bool)
+        is_host[self.links.y] = True
+        out, seen = [], np.zeros(lp.n_cols, bool)
+        A = lp.A.tocsr()
+        for r in np.nonzero(candidates & np.isfinite(lp.row_lo) & ~np.isfinite(lp.row_hi))[0]:
+            cols, vals = A.indices[A.indptr[r]:A.indptr[r + 1]], A.data[A.indptr[r]:A.indptr[r + 1]]
+            if (len(cols) and np.all(vals == 1.0) and np.all(is_host[cols])
+                    and np.all(lp.integer[cols]) and not seen[cols].any()
+                    and lp.row_lo[r] == np.ceil(lp.row_lo[r])):
+                seen[cols] = True
+                out.append((int(r), cols, int(lp.row_lo[r])))
+        return out
+
+    def _knapsack_rows(self, candidates: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(d_a per arc, 0 where its host has no knapsack row; K_h per column, inf if none);
+        the rows found are taken out of ``candidates``."""
+        lp, lk = self.lp, self.links
+        host_of = np.full(lp.n_cols, -1)
+        host_of[lk.x] = lk.y
+        arc_of = np.full(lp.n_cols, -1)
+        arc_of[lk.x] = np.arange(len(lk.x))
+        weight, room = np.zeros(len(lk.x)), np.full(lp.n_cols, np.inf)
+        is_host = np.zeros(lp.n_cols, bool)
+        is_host[lk.y] = True
+        A = lp.A.tocsr()
+        for r in np.nonzero(candidates & ~np.isfinite(lp.row_lo) & (lp.row_hi == 0))[0]:
+            cols = A.indices[A.indptr[r]:A.indptr[r + 1]]
+            vals = A.data[A.indptr[r]:A.indptr[r + 1]]
+            hosts = is_host[cols] & (vals < 0)
+            if hosts.sum() != 1:
+                continue
+            h = cols[hosts][0]
+            arcs = cols[~hosts]
+            if (np.isfinite(room[h]) or np.any(host_of[arcs] != h)
+                    or np.any(vals[~hosts] < 0)):
+                continue
+            room[h] = -vals[hosts][0]
+            weight[arc_of[arcs]] = vals[~hosts]
+            candidates[r] = False
+        return weight, room
+
+    def _fill(self, r_arc: np.ndarray) -> np.ndarray:
+        """x_a of each host's best fill when open: whole reach for r_a < 0 without a
+        knapsack row; else greedy by r_a / d_a up to K_h (the continuous knapsack)."""
+        lk, d = self.links, self.weight
+        x = np.where((r_arc < 0) & (d == 0), self.reach, 0.0)
+        idx = np.nonzero((r_arc < 0) & (d > 0))[0]
+        if len(idx):
+            idx = idx[np.lexsort((r_arc[idx] / d[idx], lk.y[idx]))]
+            used = d[idx] * self.reach[idx]
+            cum = np.cumsum(used)
+            first = np.r_[True, lk.y[idx][1:] != lk.y[idx][:-1]]
+            base = np.maximum.accumulate(np.where(first, cum - used, 0.0))
+            room = self.room[lk.y[idx]] - (cum - used - base)
+            x[idx] = np.clip(room / d[idx], 0.0, self.reach[idx])
+        return x
+
+    def _subproblem(self, pi: np.ndarray):
+        """(r~ by column, z = the subproblem's minimiser, extra = r~ of the dearest host
+        each count row opened beyond those with r~ < 0, per column of its set, else 0)."""
+        lp, lk = self.lp, self.links
+        red = lp.obj - self.AT @ pi
+        fill = self._fill(red[lk.x])
+        folded = red.copy()
+        np.add.at(folded, lk.y, red[lk.x] * fill)
+        z = np.zeros(lp.n_cols)
+        o = self.other
+        z[o] = np.where(folded[o] < 0, lp.ub[o], lp.lb[o])
+        extra = np.zeros(lp.n_cols)
+        for _, S, k in self.counts:
+            short = k - int(z[S].sum())
+            if short <= 0:
+                continue
+            closed = S[(z[S] < 0.5) & (lp.ub[S] > 0)]
+            if len(closed) < short:
+                return folded, None, extra  # the hosts cannot meet the count: no bound
+            chosen = closed[np.argsort(folded[closed], kind="stable")[:short]]
+            z[chosen] = 1.0
+            extra[S] = folded[chosen].max()
+        z[lk.x] = np.where(z[lk.y] > 0.5, fill, 0.0)
+        return folded, z, extra
+
+    def evaluate(self, pi: np.ndarray):
+        """(L(pi), subgradient, r~, z, extra); L = -inf and no subgradient when unbounded."""
+        folded, z, extra = self._subproblem(pi)
+        o = self.other
+        if z is None or not np.all(np.isfinite(z[o])):
+            return -np.inf, None, folded, z, extra
+        side = np.where(pi > 0, self.lo, np.where(pi < 0, self.hi, 0.0))
+        value = float(pi @ np.where(np.isfinite(side), side, 0.0) + folded[o] @ z[o])
+        ax = self.A @ z
+        below = np.isfinite(self.lo) & (ax < self.lo)
+        above = np.isfinite(self.hi) & (ax > self.hi)
+        g = np.where(below, self.lo - ax, 0.0) + np.where(above, self.hi - ax, 0.0)
+        g = np.where(pi > 0, self.lo - ax, np.where(pi < 0, self.hi - ax, g))
+        g = np.where(np.isfinite(g), g, 0.0)
+        return value + self.lp.obj_offset, g, folded, z, extra
+
+    def ascend(self, pi: np.ndarray, target: float, iterations: int, deadline: float):
+        """Best (L, pi) from Polyak subgradient steps towards ``target``."""
+        best, best_pi, theta, stalled = -np.inf, pi.copy(), 2.0, 0
+        for _ in range(iterations):
+            value, g, *_ = self.evaluate(pi)
+            if g is None:
+                break
+            if value > best:
+                best, best_pi, stalled = value, pi.copy(), 0
+            else:
+                stalled += 1
+                if stalled >= 20:
+                    theta, stalled, pi = theta / 2, 0, best_pi.copy()
+            norm = float(g @ g)
+            if theta < 1e-3 or norm < 1e-12 or time.perf_counter() > deadline:
+                break
+            pi = pi + theta * (target - value) / norm * g
+            pi = np.where(self.nonneg, np.maximum(pi, 0.0),
+                          np.where(self.nonpos, np.minimum(pi, 0.0), pi))
+        return best, best_pi
+
+    def fixings(self, pi: np.ndarray, incumbent: float) -> tuple[np.ndarray, np.ndarray]:
+        """(closed, opened): host columns shut, and open, in every plan cheaper than
+        ``incumbent``.
+
+        Opening a shut host h raises the bound by r~_h, less the dearest host its count
+        row opened beyond the cheap ones (h takes that one's place). Shutting an open
+        host lowers it by r~_h, plus the cheapest shut host of its count row when the
+        row has no host to spare.
+        """
+        value, g, folded, z, extra = self.evaluate(pi)
+        none = np.zeros(0, np.int64)
+        if g is None:
+            return none, none
+        refill = np.zeros(self.lp.n_cols)
+        for _, S, k in self.counts:
+            if z[S].sum() <= k:
+                spare = S[(z[S] < 0.5) & (self.lp.ub[S] > 0)]
+                refill[S] = folded[spare].min() if len(spare) else np.inf
+        hosts = self.hosts()
+        shut = z[hosts] < 0.5
+        if_open = value + folded[hosts] - extra[hosts]
+        with np.errstate(invalid="ignore"):
+            if_shut = value - folded[hosts] + refill[hosts]
+        tol = 1e-9 * max(1.0, abs(incumbent)) + 1e-6
+        return (hosts[shut & (if_open > incumbent + tol)],
+                hosts[~shut & (if_shut > incumbent + tol)])
+
+    def hosts(self) -> np.ndarray:
+        """Host columns free to close (lb 0)."""
+        h = np.unique(self.links.y)
+        return h[(self.lp.lb[h] == 0) & (self.lp.ub[h] > 0)]
+
+
+@dataclass
+class Restricted:
+    """lp with some hosts closed: their y and arcs dropped; ``cols`` maps back."""
+
+    lp: LinearProgram
+    cols: np.ndarray
+
+    def lift(self, x: np.ndarray, n: int) -> np.ndarray:
+        full = np.zeros(n)
+        full[self.cols] = x
+        return full
+
+
+def restrict(lp: LinearProgram, links: LinkStructure, closed: np.ndarray,
+             opened: np.ndarray | None = None) -> Restricted:
+    """The programme with y_h = 0 for the closed hosts (their arcs and link rows removed)
+    and y_h = 1 for the opened ones."""
+    keep_col = np.ones(lp.n_cols, bool)
+    gone = np.isin(links.y, closed)
+    keep_col[links.x[gone]] = False
+    keep_col[closed] = False
+    keep_row = np.ones(lp.n_rows, bool)
+    keep_row[links.rows[gone]] = False
+    cols, rows = np.nonzero(keep_col)[0], np.nonzero(keep_row)[0]
+    A = lp.A[rows][:, cols].tocsr()
+    lb = lp.lb.copy()
+    if opened is not None:
+        lb[opened] = 1.0
+    sub = replace(lp, A=A, row_lo=lp.row_lo[rows], row_hi=lp.row_hi[rows], lb=lb[cols],
+                  ub=lp.ub[cols], obj=lp.obj[cols], integer=lp.integer[cols],
+                  col_blocks=[], row_blocks=[])
+    return Restricted(sub, cols)
+
+
+def applies(lp: LinearProgram) -> LinkStructure | None:
+    """The link structure when the reduction is worth trying on lp (a minimising MIP with
+    at least MIN_ARCS arcs), else None."""
+    if lp.maximize or not lp.integer.any() or lp.n_cols < MIN_ARCS:
+        return None
+    links = LinkStructure.of(lp)
+    if links is None or len(links.x) < MIN_ARCS:
+        return None
+    return links
+
+
+def solve_reduced(lp: LinearProgram, links: LinkStructure, backend_name: str,
+                  options: SolveOptions) -> BackendResult | None:
+    """Heuristic plan, host fixing, then the reduced MIP; None when no plan is found
+    first (the caller then solves lp whole)."""
+    t0 = time.perf_counter()
+    budget = options.time_limit if options.time_limit is not None else 600.0
+    lag = LagrangianBound(lp, links)
+    backend = get_backend(backend_name)
+
+    pi = np.zeros(len(lag.rows))
+    best, pi = lag.ascend(pi, 2 * abs(lp.obj).sum() + 1, 200, t0 + 0.1 * budget)
+    for _ in range(10):  # Polyak targets 50% above the best bound so far, until it settles
+        before = best
+        best, pi = lag.ascend(pi, best + 0.5 * abs(best) + 1, 150, t0 + 0.1 * budget)
+        if best - before <= 2e-3 * abs(before):
+            break
+    _, _, folded, z, _ = lag.evaluate(pi)
+    hosts = lag.hosts()
+    n_open = int((folded[hosts] < 0).sum()) if z is None else int(z[hosts].sum())
+    wanted = max(MIN_CANDIDATES, CANDIDATE_FACTOR * n_open)
+    keep = hosts[np.argsort(folded[hosts], kind="stable")[:wanted]]
+    if len(keep) >= len(hosts):
+        return None
+    trial = restrict(lp, links, np.setdiff1d(hosts, keep))
+    heuristic = backend.solve(trial.lp, replace(options, time_limit=0.25 * budget,
+                                                gap=max(options.gap, 1e-4)))
+    if heuristic.x is None:
+        return None
+    start = trial.lift(heuristic.x, lp.n_cols)
+    incumbent = float(lp.obj @ start + lp.obj_offset)
+
+    bound, pi = lag.ascend(pi, incumbent, 3000, t0 + 0.45 * budget)
+    closed, opened = lag.fixings(pi, incumbent)
+    reduced = restrict(lp, links, closed, opened)
+    left = None if options.time_limit is None else max(
+        0.01, options.time_limit - (time.perf_counter() - t0))
+    note = (f"{len(closed)} of {len(hosts)} hosts closed and {len(opened)} opened by a "
+            f"Lagrangian bound of "
+            f"{bound:.10g} against a heuristic plan costing {incumbent:.10g}")
+    if reduced.lp.n_cols == 0:  # every host closed: the heuristic plan is the only one left
+        return replace(heuristic, status=Status.OPTIMAL, x=start, objective=incumbent,
+                       bound=incumbent, solve_s=time.perf_counter() - t0, message=note)
+    final = backend.solve(reduced.lp, replace(options, time_limit=left),
+                          start=start[reduced.cols])
+    elapsed = time.perf_counter() - t0
+    # plans opening a closed host cost more than the incumbent: the bound is the lesser
+    full_bound = None if final.bound is None else min(final.bound, incumbent)
+    if final.x is None or final.objective > incumbent + 1e-9 * max(1.0, abs(incumbent)):
+        if final.status in (Status.ERROR, Status.UNBOUNDED):
+            return replace(final, solve_s=elapsed, message=f"{note}; {final.message}")
+        return replace(final, status=Status.FEASIBLE, x=start, objective=incumbent,
+                       bound=full_bound, solve_s=elapsed, message=note)
+    return replace(final, x=reduced.lift(final.x, lp.n_cols), bound=full_bound,
+                   solve_s=elapsed, message=note)
