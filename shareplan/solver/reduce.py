@@ -18,6 +18,7 @@ coefficient); the known plan from the MIP restricted to the hosts with the lowes
 
 from __future__ import annotations
 
+import copy
 import time
 from dataclasses import dataclass, replace
 
@@ -87,7 +88,8 @@ class LagrangianBound:
         self.weight, self.room = self._knapsack_rows(relaxed)
         self.rows = np.nonzero(relaxed)[0]
         A = lp.A[self.rows].tocsr()
-        scale = 1.0 / np.maximum(1e-12, abs(A).max(axis=1).toarray().ravel())
+        largest = abs(A).max(axis=1).toarray().ravel() if A.shape[1] else np.ones(A.shape[0])
+        scale = 1.0 / np.maximum(1e-12, largest)
         self.A = (sp.diags(scale) @ A).tocsr()
         self.AT = self.A.T.tocsr()
         self.lo, self.hi = lp.row_lo[self.rows] * scale, lp.row_hi[self.rows] * scale
@@ -246,6 +248,14 @@ class LagrangianBound:
         return (hosts[shut & (if_open > incumbent + tol)],
                 hosts[~shut & (if_shut > incumbent + tol)])
 
+    def with_host(self, h: int, value: float) -> LagrangianBound:
+        """The same relaxation with y_h fixed to value (0 or 1)."""
+        lb, ub = self.lp.lb.copy(), self.lp.ub.copy()
+        lb[h] = ub[h] = value
+        fixed = copy.copy(self)
+        fixed.lp = replace(self.lp, lb=lb, ub=ub)
+        return fixed
+
     def hosts(self) -> np.ndarray:
         """Host columns free to close (lb 0)."""
         h = np.unique(self.links.y)
@@ -258,6 +268,7 @@ class Restricted:
 
     lp: LinearProgram
     cols: np.ndarray
+    links: LinkStructure
 
     def lift(self, x: np.ndarray, n: int) -> np.ndarray:
         full = np.zeros(n)
@@ -283,7 +294,34 @@ def restrict(lp: LinearProgram, links: LinkStructure, closed: np.ndarray,
     sub = replace(lp, A=A, row_lo=lp.row_lo[rows], row_hi=lp.row_hi[rows], lb=lb[cols],
                   ub=lp.ub[cols], obj=lp.obj[cols], integer=lp.integer[cols],
                   col_blocks=[], row_blocks=[])
-    return Restricted(sub, cols)
+    new_row = np.cumsum(keep_row) - 1
+    new_col = np.cumsum(keep_col) - 1
+    kept = LinkStructure(new_row[links.rows[~gone]], new_col[links.x[~gone]],
+                         new_col[links.y[~gone]], links.t[~gone])
+    return Restricted(sub, cols, kept)
+
+
+def probe(lp: LinearProgram, links: LinkStructure, incumbent: float, deadline: float,
+          iterations: int = 150) -> tuple[np.ndarray, np.ndarray]:
+    """(closed, opened) by probing: for each free host, the bound with y_h fixed to 1
+    (then to 0), from multipliers re-ascended for that subproblem; a bound above the
+    incumbent fixes y_h the other way. Stops at ``deadline``."""
+    none = np.zeros(0, np.int64)
+    if not len(links.x):
+        return none, none
+    lag = LagrangianBound(lp, links)
+    _, pi = lag.ascend(np.zeros(len(lag.rows)), incumbent, 3000, deadline)
+    tol = 1e-9 * max(1.0, abs(incumbent)) + 1e-6
+    closed, opened = [], []
+    for h in lag.hosts():
+        for value, found in ((1.0, closed), (0.0, opened)):
+            if time.perf_counter() > deadline:
+                return np.array(closed, np.int64), np.array(opened, np.int64)
+            bound, _ = lag.with_host(h, value).ascend(pi, incumbent, iterations, deadline)
+            if bound > incumbent + tol:
+                found.append(h)
+                break
+    return np.array(closed, np.int64), np.array(opened, np.int64)
 
 
 def applies(lp: LinearProgram) -> LinkStructure | None:
@@ -330,6 +368,10 @@ def solve_reduced(lp: LinearProgram, links: LinkStructure, backend_name: str,
 
     bound, pi = lag.ascend(pi, incumbent, 3000, t0 + 0.45 * budget)
     closed, opened = lag.fixings(pi, incumbent)
+    first = restrict(lp, links, closed, opened)
+    more_closed, more_opened = probe(first.lp, first.links, incumbent, t0 + 0.7 * budget)
+    closed = np.concatenate([closed, first.cols[more_closed]])
+    opened = np.concatenate([opened, first.cols[more_opened]])
     reduced = restrict(lp, links, closed, opened)
     left = None if options.time_limit is None else max(
         0.01, options.time_limit - (time.perf_counter() - t0))
