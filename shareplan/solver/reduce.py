@@ -214,7 +214,8 @@ class LagrangianBound:
                 if stalled >= 20:
                     theta, stalled, pi = theta / 2, 0, best_pi.copy()
             norm = float(g @ g)
-            if theta < 1e-3 or norm < 1e-12 or time.perf_counter() > deadline:
+            if (value >= target or theta < 1e-3 or norm < 1e-12
+                    or time.perf_counter() > deadline):
                 break
             pi = pi + theta * (target - value) / norm * g
             pi = np.where(self.nonneg, np.maximum(pi, 0.0),
@@ -359,7 +360,7 @@ def solve_reduced(lp: LinearProgram, links: LinkStructure, backend_name: str,
     if len(keep) >= len(hosts):
         return None
     trial = restrict(lp, links, np.setdiff1d(hosts, keep))
-    heuristic = backend.solve(trial.lp, replace(options, time_limit=0.25 * budget,
+    heuristic = backend.solve(trial.lp, replace(options, time_limit=0.15 * budget,
                                                 gap=max(options.gap, 1e-4)))
     if heuristic.x is None:
         return None
