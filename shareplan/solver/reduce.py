@@ -360,7 +360,7 @@ def solve_reduced(lp: LinearProgram, links: LinkStructure, backend_name: str,
     if len(keep) >= len(hosts):
         return None
     trial = restrict(lp, links, np.setdiff1d(hosts, keep))
-    heuristic = backend.solve(trial.lp, replace(options, time_limit=0.15 * budget,
+    heuristic = backend.solve(trial.lp, replace(options, time_limit=0.25 * budget,
                                                 gap=max(options.gap, 1e-4)))
     if heuristic.x is None:
         return None
