@@ -74,11 +74,11 @@ def solve_programme(lp: LinearProgram, backend_name: str, options: SolveOptions
     if lp.n_cols == 0:  # nothing to decide (nobody can share): the plan is the status quo
         return BackendResult(Status.OPTIMAL, np.zeros(0), lp.obj_offset, lp.obj_offset,
                              "none needed", "", 0.0)
-    res = None
+    res, t0 = None, time.perf_counter()
     if (links := reduce.applies(lp)) is not None:
         res = reduce.solve_reduced(lp, links, backend_name, options)
-    if res is None:
-        res = get_backend(backend_name).solve(lp, options)
+    if res is None:  # no reduction, or no heuristic plan for it: the whole programme
+        res = get_backend(backend_name).solve(lp, _remaining(options, t0))
     if res.x is not None:
         worst, row = lp.worst_row(res.x)
         if worst > VIOLATION_TOLERANCE:
