@@ -96,13 +96,15 @@ def test_killed_solve_leaves_old_or_new_outputs(tmp_path):
     out, csv_dir = tmp_path / "plan.json", tmp_path / "csv"
     cmd = [*_solve_command(), str(inst), "--out", str(out), "--csv", str(csv_dir), "-q"]
 
-    # full runs: how long one takes once warm (a cold first start can be many times
-    # slower, which would put every kill after the write), and that it writes new files
-    for _ in range(2):
+    # full runs: how long one takes once warm, the fastest of three (a cold start, or
+    # one run slowed by a busy machine, can be many times slower and would put every
+    # kill after the write), and that it writes new files
+    full = float("inf")
+    for _ in range(3):
         _reset(out, csv_dir)
         t0 = time.perf_counter()
         subprocess.run(cmd, check=True, timeout=120)
-        full = time.perf_counter() - t0
+        full = min(full, time.perf_counter() - t0)
     assert set(_classify_outputs(out, csv_dir, digest, len(ids)).values()) == {"new"}
     assert _temps(tmp_path) == [] and _temps(csv_dir) == []  # a finished run leaves none
 
