@@ -1,16 +1,19 @@
 """Host fixing by a Lagrangian bound: an exact reduction for large programmes.
 
-Keep only the linking rows  x_a <= t_a y_h  and the column bounds; relax every other
-row i with a multiplier pi_i (pi_i >= 0 on >= rows, <= 0 on <= rows, free on
-equalities). With reduced costs r = c - A'pi, the arc terms fold into their host:
+Keep the linking rows  x_a <= t_a y_h, each host's knapsack row (capacity) and the
+"at least k hosts" rows, with the column bounds; relax every other row i with a
+multiplier pi_i (pi_i >= 0 on >= rows, <= 0 on <= rows, free on equalities). With
+reduced costs r = c - A'pi, the arc terms fold into their host,
 
-    r~_h = r_h + sum_{a at h} min(0, r_a) min(t_a, ub_a)
-    L(pi) = pi'b + sum_{c not an arc} min(r~_c lb_c, r~_c ub_c)      (b: the side pi binds)
+    r~_h = r_h + sum_{a at h} r_a x_a      (x: the host's best fill when open, see _fill)
+    L(pi) = pi'b + sum_{c not an arc} r~_c z_c      (b: the side pi binds; z: the
+            subproblem's choice, hosts with r~ < 0 open, then the cheapest up to k)
 
-L(pi) is a lower bound on the cost of every plan, for any pi of the right signs.
-Opening host h (y_h = 1) costs at least  L(pi) - min(0, r~_h) + r~_h;  when that
-exceeds the cost UB of a known plan, y_h = 0 in every better plan, and its arcs go.
-The fixing is exact; what is left is solved by the backend as an ordinary MIP.
+and L(pi) is a lower bound on the cost of every plan, for any pi of the right signs.
+Forcing a shut host open (or an open one shut) gives a bound of its own (see
+LagrangianBound.fixings); when it exceeds the cost UB of a known plan, the host is
+shut (open) in every better plan. Probing re-ascends pi with one host fixed. The
+fixing is exact; what is left is solved by the backend as an ordinary MIP.
 
 The multipliers come from subgradient steps (rows scaled to unit largest
 coefficient); the known plan from the MIP restricted to the hosts with the lowest r~.
