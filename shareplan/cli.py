@@ -15,6 +15,7 @@ from .cli_common import (
     exit_code_for,
     guarded,
     make_options,
+    protect_pipes,
     solver_options,
 )
 from .sweep.command import sweep_cmd
@@ -56,7 +57,11 @@ def run_cmd(instance, backend, time_limit, gap, threads, seed, log, out, csv_dir
     from .models.load import load_instance
     from .solver.run import solve_instance
 
-    inst, digest = load_instance(_bundled(instance))
+    path = _bundled(instance)
+    inst, digest = load_instance(path)
+    if not (as_json or quiet):
+        click.echo(f"instance file: {path} (sha256 {digest[:12]})")
+        _print_warnings(inst)
     options = make_options(time_limit, gap, threads, seed, log)
     plan = solve_instance(inst, backend, options, digest=digest)
     if out:
@@ -83,9 +88,11 @@ def validate_cmd(instance):
     """Check INSTANCE against the schema and every rule; exit 2 with the problems."""
     from .models.load import load_instance
 
-    inst, digest = load_instance(_bundled(instance))
+    path = _bundled(instance)
+    inst, digest = load_instance(path)
     shareable = sum(1 for s in inst.functions if s.shareable)
-    click.echo(f"{instance}: valid ({len(inst.forces)} forces, {shareable} shareable and "
+    _print_warnings(inst)
+    click.echo(f"{path}: valid ({len(inst.forces)} forces, {shareable} shareable and "
                f"{len(inst.functions) - shareable} local functions, {len(inst.sites)} sites; "
                f"sha256 {digest[:12]})")
 
@@ -137,25 +144,47 @@ def export_cmd(instance, lp_path, mps_path):
 @click.argument("instance", type=str)
 @click.argument("plan_file", type=click.Path(dir_okay=False))
 @click.option("--json", "as_json", is_flag=True, help="Violations as JSON on stdout.")
+@click.option("--allow-other-instance", is_flag=True,
+              help="Check a plan made from another version of the instance (its sha256 "
+                   "differs); the output says so.")
 @guarded
-def check_cmd(instance, plan_file, as_json):
-    """Verify PLAN_FILE against INSTANCE without any solver; exit 5 on violations."""
-    from .models.load import load_instance
-    from .solver.checker import check_plan
+def check_cmd(instance, plan_file, as_json, allow_other_instance):
+    """Verify PLAN_FILE against INSTANCE without any solver; exit 5 on violations.
 
-    inst, _ = load_instance(_bundled(instance))
+    Refused: a plan made from another version of the instance, a file with no plan in
+    it (an infeasible run's result), figures that disagree with the units, with each
+    other or with the instance, a status, bound and gap that contradict each other.
+    """
+    from .models.load import load_instance
+    from .solver.checker import check_plan_file, describe_where
+
+    path = _bundled(instance)
+    inst, digest = load_instance(path)
     plan = _read_plan(plan_file)
-    violations = check_plan(inst, plan)
+    violations = check_plan_file(inst, plan, digest, allow_other_instance)
+    other = plan.get("instance_sha256") != digest
+    note = (f"note: the plan was made from another instance (sha256 "
+            f"{str(plan.get('instance_sha256'))[:12]}, this file {digest[:12]}); checked "
+            "anyway because of --allow-other-instance") if allow_other_instance and other \
+        else ""
     if as_json:
-        click.echo(json.dumps([{"rule": v.rule, "where": v.where, "message": v.message}
-                               for v in violations], indent=2))
-    elif violations:
-        click.echo(f"{plan_file}: {len(violations)} violation(s)")
-        for v in violations:
-            click.echo(f"  [{v.rule}] {v.where}: {v.message}")
+        click.echo(json.dumps({"plan": plan_file, "instance_file": str(path),
+                               "instance_sha256": digest, "checks_out": not violations,
+                               "allow_other_instance": bool(allow_other_instance and other),
+                               "violations": [{"rule": v.rule, "where": v.where,
+                                               "place": describe_where(inst, plan, v.where),
+                                               "message": v.message} for v in violations]},
+                              indent=2))
     else:
-        click.echo(f"{plan_file}: plan checks out against {instance} "
-                   "(every constraint and cost recomputed)")
+        if note:
+            click.echo(note)
+        if violations:
+            click.echo(f"{plan_file}: {len(violations)} violation(s) against {path}")
+            for v in violations:
+                click.echo(f"  [{v.rule}] {describe_where(inst, plan, v.where)}: {v.message}")
+        else:
+            click.echo(f"{plan_file}: plan checks out against {path} "
+                       "(every constraint and cost recomputed)")
     sys.exit(EXIT_CHECK if violations else EXIT_OK)
 
 
@@ -230,6 +259,14 @@ def diff_cmd(plan_a, plan_b, as_json):
         from .report import print_diff
 
         print_diff(diff, plan_a, plan_b)
+
+
+def _print_warnings(inst) -> None:
+    """Figures that load but look like a slip (a target of £30 meant as £30m), one a line."""
+    from .models.rules import check_warnings
+
+    for w in check_warnings(inst):
+        click.echo(f"warning: {w}")
 
 
 def _write_instance(data: dict, out: str) -> None:
@@ -337,6 +374,7 @@ cli.add_command(sweep_cmd)
 
 
 def main() -> None:
+    protect_pipes()
     cli(prog_name="solve")
 
 

@@ -7,6 +7,7 @@ violations, ``compare`` found disagreeing optima; 1 internal error.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
 import sys
@@ -17,16 +18,79 @@ import click
 EXIT_OK, EXIT_INTERNAL, EXIT_USAGE, EXIT_INFEASIBLE, EXIT_NO_PLAN, EXIT_CHECK = 0, 1, 2, 3, 4, 5
 
 
+BUNDLED_DIRS = (Path(__file__).parent / "instances", Path(__file__).parents[1] / "instances")
+
+
+def bundled_names() -> list[str]:
+    """Names of the bundled instances (``bch-2013``, ...), sorted."""
+    return sorted({p.stem for root in BUNDLED_DIRS if root.is_dir() for p in root.glob("*.json")})
+
+
 def _bundled(path: str) -> Path:
-    """A path as given, or the bundled instance of that name (``bch-2013``)."""
+    """The file the user named: a path as given, or a bundled instance by bare name.
+
+    A bare name (no folder, no suffix, such as ``bch-2013``) that is not a file here is
+    the bundled instance of that name. Anything else is taken as a path and never
+    replaced by a bundled file: a missing ``my_edits/tiny-infeasible.json`` is refused
+    ("no such file", with the bundled names), not solved as the bundled ``tiny-infeasible``.
+    """
+    from .models.load import InstanceError, Problem
+
     p = Path(path)
-    if p.exists() or p.is_absolute():
+    if p.exists():
         return p
-    name = p.name if p.suffix == ".json" else p.name + ".json"
-    for root in (Path(__file__).parent / "instances", Path(__file__).parents[1] / "instances"):
-        if (root / name).exists():
-            return root / name
-    return p
+    if not p.is_absolute() and len(p.parts) == 1 and not p.suffix:
+        for root in BUNDLED_DIRS:
+            if (root / f"{p.name}.json").is_file():
+                return root / f"{p.name}.json"
+    names = bundled_names()
+    hint = (f"; bundled instances are reached by name alone: {', '.join(names)} "
+            f"(e.g. 'solve {names[0]}')" if names else "")
+    raise InstanceError([Problem("", "no such file" + hint)], str(p))
+
+
+class _PipeSafe:
+    """A text stream whose reader may go away (``solve ... | head``) without changing the
+    command's exit code: on the first broken pipe the stream's descriptor is pointed at
+    /dev/null and the command carries on, ending with the exit code it would have had."""
+
+    def __init__(self, stream):
+        self._stream = stream
+
+    def _reader_gone(self) -> None:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, self._stream.fileno())
+        os.close(devnull)
+        with contextlib.suppress(OSError, ValueError):
+            self._stream.flush()  # what was buffered goes to /dev/null too
+
+    def write(self, text):
+        try:
+            return self._stream.write(text)
+        except BrokenPipeError:
+            self._reader_gone()
+            return len(text)
+
+    def flush(self) -> None:
+        try:
+            self._stream.flush()
+        except BrokenPipeError:
+            self._reader_gone()
+
+    def __getattr__(self, name):
+        return getattr(self._stream, name)
+
+
+def protect_pipes() -> None:
+    """Wrap stdout and stderr (once) so that a closed pipe never decides the exit code."""
+    for name in ("stdout", "stderr"):
+        stream = getattr(sys, name)
+        if stream is not None and not isinstance(stream, _PipeSafe):
+            try:
+                stream.fileno()
+            except (OSError, ValueError, AttributeError):
+                continue  # not a real descriptor (a test runner's buffer): leave it
+            setattr(sys, name, _PipeSafe(stream))
 
 
 def _fail(message: str, code: int) -> None:

@@ -11,7 +11,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from .instance import Instance
 from .rules import Problem, check_rules
@@ -120,10 +120,86 @@ def instance_from_data(data: Any, source: str = "") -> Instance:
             msg = err["msg"] + (f"; {hint}" if hint else "")
             problems.append(Problem(pydantic_path(err["loc"]) or "(top level)", msg))
         raise InstanceError(problems, source) from None
-    problems = check_rules(inst)
+    problems = strict_numbers(inst, data) or check_rules(inst)
     if problems:
         raise InstanceError(problems, source)
     return inst
+
+
+def strict_numbers(model: BaseModel, raw: Any, path: str = "") -> list[Problem]:
+    """Numbers and true/false written as something else, which pydantic's lax mode would
+    convert: ``"30000000"`` (a string) for a number, ``1`` or ``"yes"`` for true/false.
+
+    A figure in quotes is often a spreadsheet's text cell; refusing it keeps the file what
+    it says. Walks the validated model beside the parsed JSON, field by field.
+    """
+    out: list[Problem] = []
+    _compare_types(model, raw, path, out)
+    return out
+
+
+def _compare_types(got: Any, raw: Any, path: str, out: list[Problem]) -> None:
+    if isinstance(got, BaseModel):
+        if isinstance(raw, dict):
+            fields = type(got).model_fields
+            for name, value in raw.items():
+                if name in fields:
+                    _compare_types(getattr(got, name), value, f"{path}.{name}" if path
+                                   else name, out)
+    elif isinstance(got, bool):
+        if not isinstance(raw, bool):
+            out.append(Problem(path, f"{json.dumps(raw)} is not true or false; write true "
+                                     "or false, without quotes"))
+    elif isinstance(got, int | float):
+        if isinstance(raw, str):
+            out.append(Problem(path, f"the number is written as a string ({json.dumps(raw)}); "
+                                     f"write it without quotes: {raw.strip()}"))
+        elif isinstance(raw, bool):
+            out.append(Problem(path, f"{json.dumps(raw)} is not a number; write a number"))
+    elif isinstance(got, list | tuple) and isinstance(raw, list):
+        for k, (g, r) in enumerate(zip(got, raw)):
+            _compare_types(g, r, f"{path}[{k}]", out)
+    elif isinstance(got, dict) and isinstance(raw, dict):
+        for key, value in raw.items():
+            if key in got:
+                _compare_types(got[key], value, f"{path}.{key}", out)
+
+
+#: First bytes of files that are not JSON text: what they are and what to do instead.
+_NOT_JSON = (
+    (b"PK\x03\x04", "a zip archive (an Excel .xlsx workbook is one)"),
+    (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1", "an old-style Excel .xls workbook"),
+    (b"%PDF", "a PDF document"),
+)
+_INSTANCE_FIX = ("an instance is one JSON document (the layout 'solve schema' prints; "
+                 "instances/bch-2013.json is an example): write the figures into that layout")
+
+
+def _what_file(raw: bytes, path: Path) -> str | None:
+    """What a file that is not an instance JSON document is, when it is recognisable."""
+    for magic, what in _NOT_JSON:
+        if raw.startswith(magic):
+            if what.startswith("a zip") and (b"xl/" in raw[:4096] or
+                                             path.suffix.lower() in (".xlsx", ".xlsm")):
+                what = "an Excel workbook (.xlsx)"
+            return what
+    return None
+
+
+def _looks_like_csv(text: str, path: Path) -> str | None:
+    """'a CSV table (columns: ...)' for comma/semicolon/tab separated text, else None."""
+    lines = [ln for ln in text.splitlines()[:20] if ln.strip()]
+    if not lines or lines[0].lstrip().startswith(("{", "[")):
+        return None
+    for sep, name in ((",", "comma"), (";", "semicolon"), ("\t", "tab")):
+        n = lines[0].count(sep)
+        if n and (len(lines) == 1 or sum(ln.count(sep) == n for ln in lines[1:]) >=
+                  (len(lines) - 1) / 2):
+            columns = ", ".join(c.strip().strip('"') for c in lines[0].split(sep)[:6])
+            return f"a {name}-separated table (CSV; columns: {columns}{', ...' if n > 5 else ''})"
+    if path.suffix.lower() in (".csv", ".tsv", ".txt"):
+        return f"a {path.suffix.lower()[1:].upper()} text file"
+    return None
 
 
 def read_instance_data(path: str | Path) -> tuple[Any, str]:
@@ -145,12 +221,24 @@ def read_instance_data(path: str | Path) -> tuple[Any, str]:
                             source) from None
     except OSError as exc:
         raise InstanceError([Problem("", f"cannot read: {exc.strerror}")], source) from None
+    what = _what_file(raw, path)
+    if what:
+        raise InstanceError([Problem("", f"this is {what}, not an instance; {_INSTANCE_FIX}")],
+                            source)
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError:
         raise InstanceError([Problem("", "not UTF-8 text; save the file as UTF-8")],
                             source) from None
-    return parse_json_text(text, source), hashlib.sha256(raw).hexdigest()
+    try:
+        data = parse_json_text(text, source)
+    except InstanceError:
+        table = _looks_like_csv(text, path)
+        if table:
+            raise InstanceError([Problem("", f"this is {table}, not an instance; "
+                                             f"{_INSTANCE_FIX}")], source) from None
+        raise
+    return data, hashlib.sha256(raw).hexdigest()
 
 
 def load_instance(path: str | Path) -> tuple[Instance, str]:

@@ -7,6 +7,7 @@ the fix, e.g. ``forces[2].frontline_floor_fte: must be <= frontline_officers_fte
 
 from __future__ import annotations
 
+import difflib
 from collections import Counter
 from dataclasses import dataclass
 
@@ -43,15 +44,29 @@ def check_rules(inst: Instance) -> list[Problem]:
     functions = {s.id: s for s in inst.functions}
     sites = {h.id: h for h in inst.sites}
 
+    unknown: dict[tuple[str, str], list] = {}  # (what, id) -> [problem index, paths...]
+
     def ref(path: str, value: str, table: dict, what: str) -> bool:
+        """True when value is an id of table; else the unknown id is reported once (its
+        first place, how many others, the likely meant id and the valid ones)."""
         if value in table:
             return True
-        add(path, f"unknown {what} '{value}'; use one of the ids in '{what}s'"[:400])
+        seen = unknown.get((what, value))
+        if seen is None:
+            unknown[(what, value)] = [len(problems), path]
+            add(path, "")  # the message is written at the end, when every use is known
+        else:
+            seen.append(path)
         return False
 
     for k, f in enumerate(inst.forces):
         p = f"forces[{k}]"
-        if f.frontline_floor_fte is not None and f.frontline_floor_fte > f.frontline_officers_fte:
+        if f.frontline_floor_fte is not None and \
+                "frontline_officers_fte" not in f.model_fields_set:
+            add(f"{p}.frontline_officers_fte", "missing: give today's frontline officers; "
+                f"the frontline_floor_fte of {_fmt(f.frontline_floor_fte)} is kept against it")
+        elif f.frontline_floor_fte is not None and \
+                f.frontline_floor_fte > f.frontline_officers_fte:
             add(
                 f"{p}.frontline_floor_fte",
                 f"must be <= frontline_officers_fte ({_fmt(f.frontline_officers_fte)}) "
@@ -94,12 +109,10 @@ def check_rules(inst: Instance) -> list[Problem]:
         if fn.shareable and demand <= 0:
             add(f"{p}.demand", "must be > 0 for a shareable function: give the workload "
                 "(it defaults to standalone_cost_gbp, which is 0 here)")
-    for s in inst.functions:
-        for f in inst.forces:
-            if (f.id, s.id) not in seen_costs and s.id in functions and f.id in forces:
-                add("costs", f"no entry for force '{f.id}' and function '{s.id}'; "
-                    "add {\"force\": ..., \"function\": ..., \"standalone_cost_gbp\": ...}")
-                break  # one message per function is enough to show the gap
+    missing = [(f.id, s.id) for s in inst.functions for f in inst.forces
+               if (f.id, s.id) not in seen_costs]
+    costed_forces = {f for f, _ in seen_costs}
+    costed_functions = {s for _, s in seen_costs}
 
     for k, s in enumerate(inst.functions):
         p = f"functions[{k}]"
@@ -234,6 +247,13 @@ def check_rules(inst: Instance) -> list[Problem]:
                     add(f"{p}.members[{j}]", f"'{m}' opts out of '{e.function}' in policy; "
                         "drop the opt-out or the membership")
         taken.update(e.members)
+        if not e.reoptimisable:
+            _fixed_unit_rules(inst, k, e, fn, problems)
+
+    _report_unknown(inst, unknown, problems, costed_forces, costed_functions)
+    renamed = {problems[idx].message.split("did you mean '")[1].split("'")[0]
+               for idx, *_ in unknown.values() if "did you mean '" in problems[idx].message}
+    _report_missing_costs(inst, missing, renamed, problems)
 
     for label, items in (("forces", inst.forces), ("functions", inst.functions),
                          ("sites", inst.sites), ("costs", inst.costs)):
@@ -242,3 +262,114 @@ def check_rules(inst: Instance) -> list[Problem]:
                 if field not in type(obj).model_fields or field == "provenance":
                     add(f"{label}[{k}].provenance.{field}", "names no field of this object")
     return problems
+
+
+def _ids_text(ids: list[str], limit: int = 12) -> str:
+    shown = ", ".join(ids[:limit])
+    return shown + (f", ... ({len(ids)} in all)" if len(ids) > limit else "")
+
+
+def _report_unknown(inst: Instance, unknown: dict, problems: list[Problem],
+                    costed_forces: set[str], costed_functions: set[str]) -> None:
+    """One message per unknown id, however often it is used: its first place, the number of
+    other places, the id probably meant (a close spelling, or the one id of that kind that
+    nothing refers to: a renamed id) and the valid ids."""
+    tables = {"force": [f.id for f in inst.forces], "function": [s.id for s in inst.functions],
+              "site": [h.id for h in inst.sites]}
+    unused = {"force": [f for f in tables["force"] if f not in costed_forces],
+              "function": [s for s in tables["function"] if s not in costed_functions]}
+    for (what, value), (idx, first, *others) in unknown.items():
+        ids = tables[what]
+        guess = difflib.get_close_matches(value, ids, n=1, cutoff=0.6)
+        if not guess and len(unused.get(what, [])) == 1:
+            guess = unused[what]
+        msg = f"unknown {what} '{value}'"
+        if others:
+            msg += f" (also used in {len(others)} other place{'s' if len(others) > 1 else ''})"
+        msg += f"; did you mean '{guess[0]}'?" if guess else ";"
+        msg += f" the {what} ids are: {_ids_text(ids)}" if ids else f" no {what}s are defined"
+        problems[idx] = Problem(first, msg)
+
+
+def _report_missing_costs(inst: Instance, missing: list[tuple[str, str]], renamed: set[str],
+                          problems: list[Problem]) -> None:
+    """Missing costs entries, one message per function missing for every force, else one per
+    force; none for an id that an unknown reference probably meant (renamed: reported once)."""
+    n = len(inst.forces)
+    by_function = Counter(s for _, s in missing)
+    whole = {s for s, c in by_function.items() if c == n}
+    for s in inst.functions:
+        if s.id in whole and s.id not in renamed:
+            problems.append(Problem("costs", f"no entries for function '{s.id}'; add one per "
+                                    "force: {\"force\": ..., \"function\": \"" + s.id +
+                                    "\", \"standalone_cost_gbp\": ...}"))
+    by_force: dict[str, list[str]] = {}
+    for f, s in missing:
+        if s not in whole and f not in renamed:
+            by_force.setdefault(f, []).append(s)
+    for f, fns in by_force.items():
+        problems.append(Problem("costs", f"no entry for force '{f}' and function"
+                                f"{'s' if len(fns) > 1 else ''} {_ids_text(fns)}; add "
+                                "{\"force\": \"" + f + "\", \"function\": ..., "
+                                "\"standalone_cost_gbp\": ...} for each"))
+
+
+def _fixed_unit_rules(inst: Instance, k: int, e, fn, problems: list[Problem]) -> None:
+    """A fixed existing unit (not re-optimisable) stays as listed, so it must meet the rules
+    every unit meets: min_members <= |members| <= max_members, its demand within capacity,
+    no two forbidden partners in it."""
+    p = f"existing[{k}]"
+    j = next(j for j, s in enumerate(inst.functions) if s.id == fn.id)
+    n = len(set(e.members))
+    fix = "mark it reoptimisable, or change the rule"
+    if n < fn.min_members:
+        problems.append(Problem(f"{p}.members", f"{n} member(s), but functions[{j}] "
+                                f"('{fn.id}') has min_members {fn.min_members}; the unit is "
+                                f"fixed in place, so no plan exists: add members, {fix}"))
+    if fn.max_members is not None and n > fn.max_members:
+        problems.append(Problem(f"{p}.members", f"{n} members, but functions[{j}] "
+                                f"('{fn.id}') has max_members {fn.max_members}; the unit is "
+                                f"fixed in place, so no plan exists: {fix}"))
+    for q, pair in enumerate(inst.policy.forbidden_partners):
+        a, b = pair.forces
+        if a in e.members and b in e.members and (pair.functions is None or
+                                                  fn.id in pair.functions):
+            problems.append(Problem(f"policy.forbidden_partners[{q}]", f"'{a}' and '{b}' are "
+                                    f"forbidden partners for '{fn.id}', yet both are members "
+                                    f"of {p}, which is fixed in place; drop '{fn.id}' from the "
+                                    f"rule, or {fix.split(', or')[0]}"))
+
+
+def check_warnings(inst: Instance) -> list[Problem]:
+    """Figures that are valid but look like the wrong unit, for the planner to confirm:
+
+    - a savings target below £1,000 that is under 1e-5 of the force's spend over the
+      horizon (30 meant as £30m);
+    - an annual budget below half of what its functions cost a year (a budget in £m, or
+      costs in pence).
+    """
+    out: list[Problem] = []
+    alpha = inst.annuity_factor
+    spend: dict[str, float] = {}
+    for c in inst.costs:
+        spend[c.force] = spend.get(c.force, 0.0) + c.standalone_cost_gbp
+    years = f"{inst.horizon_years} year{'s' if inst.horizon_years != 1 else ''}"
+    for k, f in enumerate(inst.forces):
+        annual = spend.get(f.id, 0.0)
+        target = f.savings_target_gbp
+        if target is not None and 0 < target < 1000 and target < 1e-5 * alpha * annual:
+            out.append(Problem(f"forces[{k}].savings_target_gbp", f"£{target:g} over {years}, "
+                               f"against £{alpha * annual:,.0f} of spend: the field is in "
+                               f"pounds; if £{target:g}m was meant, write {target * 1e6:.0f}"))
+        budget = f.budget_gbp
+        if budget is not None and annual > 0 and budget < 0.5 * annual:
+            out.append(Problem(f"forces[{k}].budget_gbp", f"£{budget:,.0f} a year, below the "
+                               f"£{annual:,.0f} a year its functions cost (costs of "
+                               f"'{f.id}'); both are annual pounds: check the units"))
+    target = inst.objective.aggregate_savings_target_gbp
+    total = alpha * sum(spend.values())
+    if target is not None and 0 < target < 1000 and target < 1e-5 * total:
+        out.append(Problem("objective.aggregate_savings_target_gbp", f"£{target:g} over {years}, "
+                           f"against £{total:,.0f} of spend: the field is in pounds; if "
+                           f"£{target:g}m was meant, write {target * 1e6:.0f}"))
+    return out

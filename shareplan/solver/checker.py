@@ -24,8 +24,9 @@ h; ``x0`` the status quo (every existing unit as listed, fraction 1)::
     frontline_i = L_i + sum_units (o_si - rho_s d_si) x_sih - sum_x0 (o_si - rho_s d_si)
     objective  = sum_i plan_i
 
-Money is compared with tolerance ``max(0.02, tol * |value|)`` (plans round money
-to pennies), officers with ``max(1e-3, tol * |value|)`` (plans round FTE to 3 dp).
+Money is compared with an absolute tolerance of two pennies (plans round money to
+pennies; a figure's error does not grow with its size), plus 1e-12 |value| of float
+rounding; officers with ``max(1e-3, tol * |value|)`` (plans round FTE to 3 dp).
 Fractions of divisible functions are rounded to 6 dp in plans, so each such
 member adds ``1e-6 * (|alpha (m - c) + t'| + C_sh)`` of money slack and
 ``1e-6 * |o - rho d|`` of officer slack to its force's tolerances.
@@ -45,6 +46,8 @@ SOLVED = ("optimal", "feasible")
 STATUSES = ("optimal", "feasible", "infeasible", "unbounded", "no_solution", "error")
 FORCE_FIGURES = ("baseline_gbp", "plan_gbp", "savings_gbp", "one_off_gbp", "frontline_fte")
 FRACTION_SLACK = 1e-6  # plans round fractions to 6 dp (error <= 5e-7)
+MONEY_TOL = 0.02  # GBP: pennies rounded in the plan, never scaled by the figure's size
+FLOAT_REL = 1e-12  # float rounding of sums of large figures
 
 
 @dataclass(frozen=True)
@@ -595,9 +598,13 @@ def _figures(data: _Data, units: list[_Unit]) -> dict[str, _Figures]:
 
 def _check_money(where: str, name: str, reported: float, value: float, tol: float,
                  slack: float, rule: str, out: _Out, kind: str = "gbp") -> None:
-    """|reported - value| <= max(0.02, tol |value|) + slack; for FTE and demand units
+    """|reported - value| <= MONEY_TOL + FLOAT_REL |value| + slack for money (absolute: an
+    objective off by £1,000 is wrong however large it is); for FTE and demand units
     (3 dp in plans) max(1e-3, tol |value|) + slack."""
-    allowed = max(0.02 if kind == "gbp" else 1e-3, tol * abs(value)) + slack
+    if kind == "gbp":
+        allowed = MONEY_TOL + FLOAT_REL * abs(value) + slack
+    else:
+        allowed = max(1e-3, tol * abs(value)) + slack
     if abs(reported - value) > allowed:
         out.add(rule, where, f"{name} reported {_exact(reported, kind)}, recomputed "
                 f"{_exact(value, kind)} (difference {_exact(reported - value, kind)})")
@@ -743,3 +750,154 @@ def check_plan(inst: Instance, plan: dict, tol: float = 1e-6) -> list[Violation]
     _check_unit_figures(data, units, tol, out)
     _check_objective(plan, figs, tol, out)
     return out.items
+
+
+# ---------------------------------------------------------------- the plan file as a whole
+
+
+def _force_label(data: _Data, fid: str) -> str:
+    """'Hertfordshire (herts)', or the id alone when the force has no name."""
+    f = data.forces.get(fid)
+    return f"{f.name} ({fid})" if f is not None and f.name and f.name != fid else fid
+
+
+def _check_instance_hash(plan: dict, digest: str, allow_other: bool, out: _Out) -> None:
+    """The plan records the sha256 of the instance it was made from, and it is this one."""
+    got = plan.get("instance_sha256")
+    if got == digest or allow_other:
+        return
+    if not isinstance(got, str) or not got:
+        out.add("provenance", "instance_sha256", "the plan records no instance hash, so "
+                "nothing shows it was made from this instance; pass --allow-other-instance "
+                "to check it anyway")
+        return
+    out.add("provenance", "instance_sha256", f"the plan was made from an instance with sha256 "
+            f"{got[:12]}..., not this file ({digest[:12]}...): a different version of the "
+            "instance; solve it again, or pass --allow-other-instance to check it anyway")
+
+
+def _check_status_figures(plan: dict, out: _Out) -> None:
+    """Status, objective, bound and gap agree (the objective is minimised):
+
+    bound <= objective;  gap = |objective - bound| / max(1, |objective - offset|) >= 0, so
+    gap = 0 exactly when bound = objective and gap <= |objective - bound|; ``optimal``
+    needs a bound and gap <= the gap asked (options.gap).
+    """
+    status, obj, bound, gap = (plan.get(k) for k in ("status", "objective", "bound", "gap"))
+    if not _is_num(obj):
+        return  # reported by check_plan
+    for name, value in (("bound", bound), ("gap", gap)):
+        if value is not None and not _is_num(value):
+            out.add("format", name, f"must be a number or null, not {value!r}")
+            return
+    if status == "optimal" and (bound is None or gap is None):
+        out.add("status", "status", "optimal, yet the plan gives no bound or gap to prove it; "
+                "an unproven plan is 'feasible'")
+    if bound is not None and bound > obj + MONEY_TOL + 1e-9 * abs(obj):
+        out.add("status", "bound", f"the bound {_exact(bound)} is above the objective "
+                f"{_exact(obj)}: a lower bound on a least cost can never exceed a plan's cost")
+    if gap is None:
+        if bound is not None:
+            out.add("status", "gap", "the plan gives a bound but no gap")
+        return
+    if gap < 0:
+        out.add("status", "gap", f"{gap:g} is negative; a gap is |objective - bound| / ...")
+        return
+    if bound is None:
+        out.add("status", "gap", f"a gap of {gap:g} but no bound to measure it against")
+        return
+    diff = abs(obj - bound)
+    if gap > diff + 1e-9 or (gap > 1e-12 and diff <= 1e-9):
+        out.add("status", "gap", f"a gap of {gap:g} cannot come from objective {_exact(obj)} "
+                f"and bound {_exact(bound)} (gap = |objective - bound| / max(1, ...))")
+    elif gap == 0 and diff > MONEY_TOL + FLOAT_REL * abs(obj):
+        out.add("status", "gap", f"a gap of 0 while the bound {_exact(bound)} is "
+                f"{_exact(diff)} below the objective")
+    asked = (plan.get("options") or {}).get("gap") if isinstance(plan.get("options"),
+                                                                  dict) else None
+    if status == "optimal" and _is_num(asked) and gap > asked * 1.0001 + 1e-9:
+        out.add("status", "status", f"optimal with a gap of {gap:.3g}, above the {asked:g} "
+                "asked for; such a plan is 'feasible'")
+
+
+def _check_reported_forces(data: _Data, plan: dict, out: _Out) -> None:
+    """Each force's figures agree with each other and with the instance:
+    savings = baseline - plan (each rounded to the penny), target and floor as the
+    instance states them, the force's name as the instance gives it."""
+    for rec in plan.get("forces") or []:
+        if not isinstance(rec, dict) or rec.get("force") not in data.forces:
+            continue  # reported by check_plan
+        fid = rec["force"]
+        f = data.forces[fid]
+        where = f"forces.{fid}"
+        b, p, s = (rec.get(k) for k in ("baseline_gbp", "plan_gbp", "savings_gbp"))
+        if all(_is_num(v) for v in (b, p, s)) and abs(s - (b - p)) > MONEY_TOL + \
+                FLOAT_REL * (abs(b) + abs(p)):
+            out.add("cost_mismatch", where, f"savings_gbp {_exact(s)} is not baseline_gbp "
+                    f"{_exact(b)} minus plan_gbp {_exact(p)} ({_exact(b - p)})")
+        for key, stated, unit in (("target_gbp", f.savings_target_gbp, "gbp"),
+                                  ("floor_fte", f.frontline_floor_fte, "fte")):
+            if key not in rec:
+                continue
+            got = rec[key]
+            same = (got is None and stated is None) or (
+                _is_num(got) and stated is not None and abs(got - stated) <= 0.005)
+            if not same:
+                shown = "none" if stated is None else _exact(stated, unit)
+                out.add("instance_mismatch", where, f"{key} reported {got!r}, but the instance "
+                        f"states {shown} for {_force_label(data, fid)}")
+        name = rec.get("name")
+        if isinstance(name, str) and name != (f.name or f.id):
+            out.add("instance_mismatch", where, f"named {name!r} in the plan, "
+                    f"{f.name or f.id!r} in the instance")
+
+
+def check_plan_file(inst: Instance, plan: Any, digest: str, allow_other_instance: bool = False,
+                    tol: float = 1e-6) -> list[Violation]:
+    """What ``solve check`` verifies of a plan file; an empty list means it checks out.
+
+    On top of :func:`check_plan`: the plan was made from this instance (its
+    ``instance_sha256`` equals ``digest``, unless ``allow_other_instance``), it holds a
+    plan (a result without one, such as an infeasible run's, is refused: there is
+    nothing to check), its status, bound and gap agree, and its per-force figures agree
+    with each other and with the instance.
+    """
+    out = _Out()
+    if isinstance(plan, dict):
+        _check_instance_hash(plan, digest, allow_other_instance, out)
+        status = plan.get("status")
+        if status in STATUSES and status not in SOLVED:
+            why = plan.get("message")
+            out.add("no_plan", "status", f"the file holds no plan (status {status}"
+                    + (f": {why}" if isinstance(why, str) and why else "") + "); there is "
+                    "nothing to check")
+        elif status in SOLVED:
+            _check_status_figures(plan, out)
+            _check_reported_forces(_Data.of(inst), plan, out)
+    return out.items + check_plan(inst, plan, tol)
+
+
+def describe_where(inst: Instance, plan: Any, where: str) -> str:
+    """A violation's place with names: 'forces.herts' -> 'forces.herts (Hertfordshire)',
+    'units[3]' -> 'units[3] (custody at Hertfordshire HQ)'."""
+    data = _Data.of(inst)
+    if where.startswith("forces."):
+        fid = where.split(".", 1)[1]
+        label = _force_label(data, fid)
+        return where if label == fid else f"{where} ({label.rsplit(' (', 1)[0]})"
+    if where.startswith("units[") and isinstance(plan, dict) and isinstance(plan.get("units"),
+                                                                            list):
+        try:
+            k = int(where[6:where.index("]")])
+            u = plan["units"][k]
+            site = data.sites.get(u.get("site"))
+            site_name = (site.name or site.id) if site is not None else u.get("site")
+            text = f"{u.get('function')} at {site_name}"
+            rest = where[where.index("]") + 1:]
+            if rest.startswith(".members["):
+                j = int(rest[9:rest.index("]")])
+                text += f", member {_force_label(data, u['members'][j].get('force'))}"
+            return f"{where} ({text})"
+        except (ValueError, IndexError, KeyError, TypeError, AttributeError):
+            return where
+    return where
