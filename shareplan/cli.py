@@ -322,15 +322,24 @@ def convert_holmberg_cmd(file, out):
 @click.option("--forces", type=click.IntRange(min=1, max=5000), default=10, show_default=True)
 @click.option("--functions", type=click.IntRange(min=1, max=100), default=5, show_default=True)
 @click.option("--seed", type=int, default=0, show_default=True)
-@click.option("--max-distance", type=click.FloatRange(min=0, min_open=True), default=150.0,
+@click.option("--max-distance", type=click.FloatRange(min=0, max=50_000, min_open=True),
+              default=150.0,
               show_default=True, help="km within which forces may share a unit.")
 @click.option("--no-targets", is_flag=True, help="No per-force savings targets.")
 @click.option("--out", required=True, type=click.Path(dir_okay=False))
 @guarded
 def generate_cmd(forces, functions, seed, max_distance, no_targets, out):
-    """A seeded synthetic instance of any size (same seed, same file)."""
-    from .generate import generate_instance
+    """A seeded synthetic instance of any size the loader reads (same seed, same file)."""
+    from .generate import generate_instance, largest_forces
+    from .models.load import MAX_INSTANCE_BYTES
 
+    most = largest_forces(functions)
+    if forces > most:
+        raise click.BadParameter(
+            f"{forces} forces with {functions} functions would write a file larger than "
+            f"the {MAX_INSTANCE_BYTES / 2**20:.0f} MiB an instance may have; with "
+            f"{functions} functions give at most {most} forces (or fewer functions)",
+            param_hint="--forces")
     data = generate_instance(forces=forces, functions=functions, seed=seed,
                              max_distance_km=max_distance, targets=not no_targets)
     _write_instance(data, out)

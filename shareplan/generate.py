@@ -29,6 +29,8 @@ docs/national.md for the real ones):
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 
 # (id, name, typical share of a force's budget): BCH 2014 scope first (ESTIMATE shares).
@@ -56,6 +58,70 @@ LOCAL_CATALOGUE = [
 LAT_RANGE = (50.4, 55.4)
 LON_RANGE = (-4.6, 1.5)
 UNIT = 1e6  # GBP of average-efficiency spend per demand unit
+
+
+#: Every figure at its widest in the file: the entries :func:`file_bytes_bound` measures.
+#: Budgets are clipped to £3bn, so a yearly cost is below £10bn and a target over the
+#: horizon below £100bn; demand is below 10,000 units, FTE below 100,000.
+_WIDE_COST = 10**10 - 1
+_WIDE_TARGET = 10**11 - 1
+
+
+def _function_ids(functions: int) -> list[str]:
+    return [FUNCTION_CATALOGUE[s][0] if s < len(FUNCTION_CATALOGUE) else f"function_{s + 1}"
+            for s in range(functions)]
+
+
+def _entry_bytes(key: str, item: dict) -> int:
+    """Bytes one more ``item`` adds to the list ``key`` of a file written with indent 2."""
+    one = json.dumps({key: [item]}, indent=2, ensure_ascii=False)
+    two = json.dumps({key: [item, item]}, indent=2, ensure_ascii=False)
+    return len(two.encode()) - len(one.encode())
+
+
+def file_bytes_bound(forces: int, functions: int, local_functions: int = 1) -> int:
+    """An upper bound on the bytes of ``generate_instance(forces, functions, ...)`` written as
+    the CLI writes it (JSON, indent 2), without generating it:
+
+    bytes(2 forces) + (n - 2) (force + site) + (n - 2) (k + L) cost entries + 1 KiB,
+
+    each added entry measured with every figure at its widest and the longest id.
+    """
+    n, k, n_local = max(int(forces), 2), int(functions), int(local_functions)
+    small = generate_instance(forces=2, functions=k, local_functions=n_local)
+    base = len(json.dumps(small, indent=2, ensure_ascii=False).encode())
+    fid = "f" + "9" * len(str(n))
+    ids = _function_ids(k) + [f"local_{j + 1}" for j in range(n_local)]
+    longest = max(ids, key=len)
+    force = {"id": fid, "name": f"Synthetic force {n}", "region": f"Region {n}",
+             "lat": -55.4444, "lon": -55.4444, "budget_gbp": _WIDE_COST,
+             "officers_fte": 99999.9, "frontline_officers_fte": 99999.9,
+             "frontline_floor_fte": 99999.9, "savings_target_gbp": _WIDE_TARGET}
+    site = {"id": f"{fid}_hq", "name": f"HQ of synthetic force {n}", "owner": fid,
+            "lat": -55.4444, "lon": -55.4444}
+    cost = {"force": fid, "function": longest, "standalone_cost_gbp": _WIDE_COST,
+            "demand": 9999.9999, "officers_fte": 99999.99, "transition_cost_gbp": _WIDE_COST}
+    widen = 2 * (k + n_local + 2) * len(str(n))  # the 2-force file's ids are narrower
+    return (base + widen + 1024 + (n - 2) * (_entry_bytes("forces", force)
+                                             + _entry_bytes("sites", site))
+            + (n - 2) * (k + n_local) * _entry_bytes("costs", cost))
+
+
+def largest_forces(functions: int, local_functions: int = 1, limit: int | None = None,
+                   most: int = 5000) -> int:
+    """The most forces (at most ``most``) whose file :func:`file_bytes_bound` keeps within
+    ``limit`` bytes (default: the loader's MAX_INSTANCE_BYTES); 0 if even one does not fit."""
+    from .models.load import MAX_INSTANCE_BYTES
+
+    limit = MAX_INSTANCE_BYTES if limit is None else limit
+    lo, hi = 0, most
+    while lo < hi:  # the bound grows with n: the largest n with bound <= limit
+        mid = (lo + hi + 1) // 2
+        if file_bytes_bound(mid, functions, local_functions) <= limit:
+            lo = mid
+        else:
+            hi = mid - 1
+    return lo
 
 
 def _money(v: float) -> int:

@@ -139,7 +139,7 @@ NAMED = {
     "dangling owner": (_edit(lambda d: d["sites"][0].update(owner="Ghost")).encode(),
                        "unknown force 'Ghost'"),
     "empty forces": (_edit(lambda d: d.update(forces=[])).encode(), "forces"),
-    "empty costs": (_edit(lambda d: d.update(costs=[])).encode(), "no entry for force"),
+    "empty costs": (_edit(lambda d: d.update(costs=[])).encode(), "no entries for function"),
     "missing name": (_edit(lambda d: d.pop("name")).encode(), "name"),
     "extra field": (_edit(lambda d: d["forces"][0].update(colour="blue")).encode(),
                     "colour"),
