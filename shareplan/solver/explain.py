@@ -9,6 +9,19 @@ frontline floor, capacity and policy row gets a slack ``e >= 0``
 
 (scale: the target, the floor, the capacity, or 1), so the least relative
 violation is found and each non-zero slack is reported in its own terms.
+
+Two rules shape the programme rather than sit in rows, so the elastic programme
+writes them as rows to relax them: ``max_members`` (member sets are enumerated up
+to it, so its rows alone cannot be relaxed) becomes ``sum_i x_sih - maxm_s y_sh <= 0``
+on a network built without it; and a force that must share s (``sum_h x_sih = 1``)
+has its standalone cost ``c_si`` left out of its plan cost, so the slack ``e`` of that
+row (the share of s it would run alone) adds ``alpha c_si e`` to its savings rows.
+
+Rules that prune arcs (maximum distance, same region, opt-outs) have no rows at
+all. When they prune any arc, a second elastic programme is built on the network
+without them, with a row ``x_a - e_a <= 0`` for every arc one of them forbids and
+every other rule kept hard: its non-zero slacks are the fewest exceptions to those
+rules that would allow a plan (given as an alternative when there is one).
 """
 
 from __future__ import annotations
@@ -26,6 +39,9 @@ from .lp import Block
 
 ELASTIC_FAMILIES = ("savings", "savings_total", "frontline", "capacity", "assign", "forbidden",
                     "max_units", "max_members")
+ARC_RULES = ("arc_rule",)
+#: The network without the arc-pruning rules is used only while it stays this small.
+MAX_RELAXED_ARCS = 20_000
 
 
 def _years(net: Network) -> str:
@@ -98,14 +114,92 @@ def precheck(form: Formulation) -> list[dict]:
     return out
 
 
-def _elastic(form: Formulation):
-    """The programme with a slack column on every row of the elastic families."""
-    lp = form.lp
+def _append_rows(lp, family: str, labels: list[tuple], rows, cols, vals, hi: float):
+    """lp with rows ``sum vals x <= hi`` (one per label) added as the family ``family``."""
+    extra = sp.csr_matrix((vals, (rows, cols)), shape=(len(labels), lp.n_cols))
+    block = Block(family, lp.n_rows, labels)
+    return replace(lp, A=sp.vstack([lp.A, extra]).tocsr(),
+                   row_lo=np.append(lp.row_lo, np.full(len(labels), -np.inf)),
+                   row_hi=np.append(lp.row_hi, np.full(len(labels), hi)),
+                   row_blocks=[*lp.row_blocks, block])
+
+
+def _max_members_rows(form: Formulation, limits: dict[str, int]):
+    """sum_i x_sih - maxm_s y_sh <= 0 for every host of every function with a limit."""
+    labels, rows, cols, vals = [], [], [], []
+    for fd, x, y in zip(form.net.functions, form.x, form.y):
+        m = limits.get(fd.fn.id)
+        if m is None:
+            continue
+        for h in np.unique(fd.arc_host):
+            r = len(labels)
+            labels.append((fd.fn.id, fd.hosts[h]))
+            at = x[fd.arc_host == h]
+            rows += [r] * (len(at) + 1)
+            cols += [*at.tolist(), int(y[h])]
+            vals += [1.0] * len(at) + [-float(m)]
+    if not labels:
+        return form.lp
+    return _append_rows(form.lp, "max_members", labels, rows, cols, vals, 0.0)
+
+
+def _arc_rule_rows(form: Formulation, lp, inst):
+    """x_a <= 0 for every arc the instance's distance, region or opt-out rules forbid
+    (``form`` is built without them); labels (function, force, site, rules)."""
+    from ..models.network import haversine_km
+
+    policy = inst.policy
+    opt_outs = {(r.function, r.force) for r in policy.opt_outs}
+    forces = {f.id: f for f in inst.forces}
+    sites = {h.id: h for h in inst.sites}
+    labels, cols = [], []
+    for fd, x in zip(form.net.functions, form.x):
+        s = fd.fn.id
+        maxd = policy.max_distance_km.get(s, policy.max_distance_km.get("*"))
+        for a in range(len(x)):
+            if fd.status_quo[a] > 0.5:
+                continue  # an existing unit's arc is allowed whatever the rules say
+            i, h = form.net.force_ids[fd.arc_force[a]], fd.hosts[fd.arc_host[a]]
+            f, site = forces[i], sites[h]
+            broken = []
+            if maxd is not None and None not in (f.lat, f.lon, site.lat, site.lon) and \
+                    haversine_km(f.lat, f.lon, site.lat, site.lon) > maxd:
+                broken.append("max_distance")
+            region = site.region or (forces[site.owner].region if site.owner else None)
+            if s in policy.same_region and f.region != region:
+                broken.append("same_region")
+            if (s, i) in opt_outs:
+                broken.append("opt_out")
+            if broken:
+                labels.append((s, i, h, "+".join(broken)))
+                cols.append(int(x[a]))
+    if not labels:
+        return None
+    return _append_rows(lp, "arc_rule", labels, np.arange(len(labels)), cols,
+                        np.ones(len(labels)), 0.0)
+
+
+def _elastic(form: Formulation, lp=None, families=ELASTIC_FAMILIES):
+    """The programme with a slack column on every row of the elastic families.
+
+    The slack e of a must-share row (sum_h x_sih + e >= 1) is the share of s that force i
+    would run alone: alpha c_si e joins its savings rows (c_si is outside its constant).
+    """
+    lp = form.lp if lp is None else lp
     net = form.net
     forces = {f.id: f for f in net.inst.forces}
+    savings_rows = {}
+    for block in lp.row_blocks:
+        if block.family == "savings":
+            savings_rows.update({lab[0]: block.start + k for k, lab in enumerate(block.labels)})
+        elif block.family == "savings_total":
+            savings_rows["*all*"] = block.start
+    fidx = {fid: i for i, fid in enumerate(net.force_ids)}
+    cost_of = {fd.fn.id: fd.cost for fd in net.functions}
+    extra_rows, extra_cols, extra_vals = [], [], []
     cols, rows, signs, weights, labels = [], [], [], [], []
     for block in lp.row_blocks:
-        if block.family not in ELASTIC_FAMILIES:
+        if block.family not in families:
             continue
         for k, label in enumerate(block.labels):
             r = block.start + k
@@ -123,13 +217,21 @@ def _elastic(form: Formulation):
                 fd = next(f for f in net.functions if f.fn.id == label[0])
                 scale = max(1.0, float(fd.capacity[fd.hosts.index(label[1])]))
             sign = 1.0 if block.family == "assign" or not np.isfinite(hi) else -1.0
+            if block.family == "assign":
+                standalone = net.alpha * float(cost_of[label[0]][fidx[label[1]]])
+                for key in (label[1], "*all*"):
+                    if key in savings_rows:
+                        extra_rows.append(savings_rows[key])
+                        extra_cols.append(len(cols))
+                        extra_vals.append(standalone)
             rows.append(r)
             signs.append(sign)
             weights.append(1.0 / scale)
             labels.append((block.family, label))
             cols.append(lp.n_cols + len(cols))
     m = len(cols)
-    S = sp.csr_matrix((signs, (rows, np.arange(m))), shape=(lp.n_rows, m))
+    S = sp.csr_matrix((signs + extra_vals, (rows + extra_rows, [*range(m), *extra_cols])),
+                      shape=(lp.n_rows, m))
     block = Block("slack", lp.n_cols, [(f, *lab) for f, lab in labels])
     row_lo = lp.row_lo.copy()  # the cover inequalities would hide capacity slack: drop them
     for cover in lp.row_blocks:
@@ -143,7 +245,8 @@ def _elastic(form: Formulation):
     return elastic, labels
 
 
-def _describe(form: Formulation, family: str, label: tuple, slack: float, alone: bool) -> dict:
+def _describe(form: Formulation, family: str, label: tuple, slack: float, alone: bool,
+              limits: dict | None = None) -> dict:
     net = form.net
     inst = net.inst
     lead = "can" if alone else "in the least-violation plan could"
@@ -189,32 +292,128 @@ def _describe(form: Formulation, family: str, label: tuple, slack: float, alone:
         return {"rule": "unit_count", "function": label[0], "extra_units": slack,
                 "message": f"{label[0]} would need {slack:,.0f} more unit(s) than its maximum "
                            f"of {limit}"}
+    limit = (limits or {}).get(label[0])
     return {"rule": "unit_size", "function": label[0], "site": label[1], "extra_members": slack,
+            "max_members": limit,
             "message": f"the {label[0]} unit at {_site_name(net, label[1])} would need "
-                       f"{slack:,.0f} more member(s) than its maximum"}
+                       f"{slack:,.0f} more member(s) than its maximum of {limit} "
+                       f"(functions.{label[0]}.max_members)"}
 
 
-def explain_infeasible(form: Formulation, backend: str, options: SolveOptions) -> list[dict]:
-    """Reasons an infeasible instance cannot be planned, each with figures and a message."""
-    from .backends import get_backend
+def _relaxed_instance(inst, arc_rules: bool):
+    """The instance without max_members (rows stand for it: see :func:`_max_members_rows`)
+    and, with ``arc_rules``, without its distance, region and opt-out rules."""
+    update = {"functions": [fn.model_copy(update={"max_members": None})
+                            for fn in inst.functions]}
+    if arc_rules:
+        update["policy"] = inst.policy.model_copy(update={"opt_outs": [], "same_region": [],
+                                                          "max_distance_km": {}})
+    return inst.model_copy(update=update)
+
+
+def _least_violation(inst, limits: dict, backend: str, options: SolveOptions) -> list[dict]:
+    """The elastic re-solve of every target, floor, capacity and policy row."""
     from .run import solve_programme
 
-    reasons = precheck(form)
-    if reasons:
-        return reasons
     # capacity is relaxed below, so arcs and member sets must not be pruned by it
-    form = build_formulation(build_network(form.net.inst, capacity_prunes=False),
-                             capacity_prunes=False)
-    elastic, labels = _elastic(form)
-    if not get_backend(backend).supports_continuous:
-        backend = "ortools"  # slacks are continuous; CP-SAT would round them
+    form = build_formulation(build_network(_relaxed_instance(inst, False),
+                                           capacity_prunes=False), capacity_prunes=False)
+    lp = _max_members_rows(form, limits)
+    elastic, labels = _elastic(form, lp)
     res = solve_programme(elastic, backend, options)
     if res.x is None:
         return [{"rule": "structure", "message": "no plan exists even with every target, floor, "
                  "capacity and policy rule relaxed: the fixed existing units or the unit-size "
                  "rules (min_members, host must be a member) cannot be met by the forces "
                  "allowed to join"}]
-    slack = res.x[form.lp.n_cols:]
+    slack = res.x[lp.n_cols:]
     violated = [(labels[k], float(slack[k])) for k in np.argsort(-slack) if slack[k] > 1e-6]
     alone = len(violated) == 1 and res.status is Status.OPTIMAL
-    return [_describe(form, fam, lab, s, alone) for (fam, lab), s in violated]
+    return [_describe(form, fam, lab, s, alone, limits) for (fam, lab), s in violated]
+
+
+def _rule_exceptions(inst, base_arcs: int, limits: dict, backend: str,
+                     options: SolveOptions) -> list[dict]:
+    """The fewest exceptions to the distance, region and opt-out rules that would allow a
+    plan keeping every other rule; [] when those rules forbid no arc, when no exceptions
+    would do, or when the network without them passes MAX_RELAXED_ARCS (and 4x its own)."""
+    from .run import solve_programme
+
+    p = inst.policy
+    if not (p.opt_outs or p.max_distance_km or p.same_region):
+        return []
+    net = build_network(_relaxed_instance(inst, True))
+    if sum(len(fd.arc_force) for fd in net.functions) > max(MAX_RELAXED_ARCS, 4 * base_arcs):
+        return []
+    form = build_formulation(net)
+    lp = _arc_rule_rows(form, _max_members_rows(form, limits), inst)
+    if lp is None:
+        return []
+    elastic, labels = _elastic(form, lp, ARC_RULES)
+    res = solve_programme(elastic, backend, options)
+    if res.x is None or res.status not in (Status.OPTIMAL, Status.FEASIBLE):
+        return []
+    slack = res.x[lp.n_cols:]
+    return [_describe_exception(inst, lab) for k, (_, lab) in enumerate(labels)
+            if slack[k] > 0.5]
+
+
+_RULE_WORDS = {"max_distance": "distance limit", "same_region": "same-region rule",
+               "opt_out": "opt-out"}
+
+
+def _describe_exception(inst, label: tuple) -> dict:
+    """One arc a distance, region or opt-out rule forbids, in words, with its figures."""
+    from ..models.network import haversine_km
+
+    s, i, h, rules = label
+    rules = rules.split("+")
+    f = next(f for f in inst.forces if f.id == i)
+    site = next(x for x in inst.sites if x.id == h)
+    out = {"rule": rules[0], "rules": rules, "function": s, "force": i, "site": h,
+           "alternative": True}
+    words = []
+    for rule in rules:
+        if rule == "max_distance":
+            limit = inst.policy.max_distance_km.get(s, inst.policy.max_distance_km.get("*"))
+            km = float(haversine_km(f.lat, f.lon, site.lat, site.lon))
+            out.update(distance_km=round(km, 1), limit_km=limit)
+            words.append(f"the {limit:,.0f} km distance limit on {s} "
+                         f"(policy.max_distance_km; it is {km:,.0f} km away)")
+        elif rule == "same_region":
+            owner = next((g for g in inst.forces if g.id == site.owner), None)
+            region = site.region or (owner.region if owner else None)
+            words.append(f"the same-region rule on {s} (policy.same_region; "
+                         f"{f.region or 'no region'} against {region or 'no region'})")
+        else:
+            words.append(f"its opt-out of {s} (policy.opt_outs)")
+    out["message"] = (f"keeping every target, floor and capacity, a plan exists if "
+                      f"{f.name or f.id} may get {s} from {site.name or site.id} as an "
+                      f"exception to " + " and ".join(words))
+    return out
+
+
+def explain_infeasible(form: Formulation, backend: str, options: SolveOptions,
+                       whole=None) -> list[dict]:
+    """Reasons an infeasible instance cannot be planned, each with figures and a message:
+    the pre-checks or the least violation of the rows' rules, then (``alternative``) the
+    fewest exceptions to the distance, region and opt-out rules that would allow a plan.
+
+    ``form`` may be one group of forces that can never share with the others (see
+    :mod:`shareplan.models.components`); ``whole`` is then the whole instance, which the
+    exceptions are sought in (a distance rule is what keeps the groups apart).
+    """
+    from .backends import get_backend
+
+    inst = form.net.inst
+    if not get_backend(backend).supports_continuous:
+        backend = "ortools"  # slacks are continuous; CP-SAT would round them
+    limits = {fn.id: fn.max_members for fn in inst.functions
+              if fn.shareable and fn.max_members is not None}
+    reasons = precheck(form) or _least_violation(inst, limits, backend, options)
+    whole = whole if whole is not None else inst
+    net = form.net if whole is inst else build_network(whole)
+    base_arcs = sum(len(fd.arc_force) for fd in net.functions)
+    limits = {fn.id: fn.max_members for fn in whole.functions
+              if fn.shareable and fn.max_members is not None}
+    return reasons + _rule_exceptions(whole, base_arcs, limits, backend, options)

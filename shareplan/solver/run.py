@@ -179,7 +179,8 @@ def solve_instance(inst: Instance, backend: str = DEFAULT_BACKEND,
     elif status is Status.INFEASIBLE and explain:
         from .explain import explain_infeasible
 
-        plan.explanation = explain_infeasible(forms[len(results) - 1], backend, options)
+        plan.explanation = explain_infeasible(forms[len(results) - 1], backend, options,
+                                              whole=inst)
         plan.message = "proven infeasible: " + "; ".join(
             e["message"] for e in plan.explanation[:3])
     if len(forms) > 1 and plan.has_solution:
