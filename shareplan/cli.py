@@ -59,9 +59,6 @@ def run_cmd(instance, backend, time_limit, gap, threads, seed, log, out, csv_dir
 
     path = _bundled(instance)
     inst, digest = load_instance(path)
-    if not (as_json or quiet):
-        click.echo(f"instance file: {path} (sha256 {digest[:12]})")
-        _print_warnings(inst)
     options = make_options(time_limit, gap, threads, seed, log)
     plan = solve_instance(inst, backend, options, digest=digest)
     if out:
@@ -76,6 +73,8 @@ def run_cmd(instance, backend, time_limit, gap, threads, seed, log, out, csv_dir
         from .report import print_plan
 
         print_plan(plan)
+        click.echo(f"instance file: {path} (sha256 {digest[:12]})")
+        _print_warnings(inst)
     elif not plan.has_solution and plan.message:
         click.echo(f"{plan.status.value}: {plan.message}", err=True)
     sys.exit(exit_code_for(plan.status))

@@ -73,9 +73,8 @@ def test_a_bundled_instance_by_bare_name_and_the_output_names_the_file(tmp_path,
     monkeypatch.chdir(tmp_path)
     result = run("tiny-two-forces")
     assert result.exit_code == 0, result.output
-    first = result.output.splitlines()[0]
-    assert first.startswith("instance file: ") and first.split()[2].endswith(
-        "instances/tiny-two-forces.json")
+    named = [ln for ln in result.output.splitlines() if ln.startswith("instance file: ")]
+    assert len(named) == 1 and named[0].split()[2].endswith("instances/tiny-two-forces.json")
     result = run("validate", "tiny-two-forces")
     assert result.exit_code == 0 and "tiny-two-forces.json: valid" in result.output
 
@@ -85,7 +84,7 @@ def test_a_local_file_wins_over_a_bundled_name(tmp_path, monkeypatch):
     write(tmp_path, two_forces(), "tiny-two-forces")  # a file here named like a bundled one
     result = run("tiny-two-forces")
     assert result.exit_code == 0
-    assert result.output.splitlines()[0].split()[2] == "tiny-two-forces"
+    assert "instance file: tiny-two-forces (sha256" in result.output
 
 
 # ---------------------------------------------------------------- 3. check
