@@ -354,16 +354,17 @@ def _rule_exceptions(inst, base_arcs: int, limits: dict, backend: str,
     if res.x is None or res.status not in (Status.OPTIMAL, Status.FEASIBLE):
         return []
     slack = res.x[lp.n_cols:]
-    return [_describe_exception(inst, lab) for k, (_, lab) in enumerate(labels)
-            if slack[k] > 0.5]
+    needed = [lab for k, (_, lab) in enumerate(labels) if slack[k] > 0.5]
+    return [_describe_exception(inst, lab, k + 1, len(needed)) for k, lab in enumerate(needed)]
 
 
 _RULE_WORDS = {"max_distance": "distance limit", "same_region": "same-region rule",
                "opt_out": "opt-out"}
 
 
-def _describe_exception(inst, label: tuple) -> dict:
-    """One arc a distance, region or opt-out rule forbids, in words, with its figures."""
+def _describe_exception(inst, label: tuple, k: int, n: int) -> dict:
+    """Exception k of the n that together allow a plan: one arc a distance, region or
+    opt-out rule forbids, in words, with its figures."""
     from ..models.network import haversine_km
 
     s, i, h, rules = label
@@ -387,9 +388,10 @@ def _describe_exception(inst, label: tuple) -> dict:
                          f"{f.region or 'no region'} against {region or 'no region'})")
         else:
             words.append(f"its opt-out of {s} (policy.opt_outs)")
-    out["message"] = (f"keeping every target, floor and capacity, a plan exists if "
-                      f"{f.name or f.id} may get {s} from {site.name or site.id} as an "
-                      f"exception to " + " and ".join(words))
+    lead = ("a plan meeting every other rule exists with one exception: " if n == 1 else
+            f"a plan meeting every other rule needs {n} exceptions; {k} of {n}: ")
+    out["message"] = (f"{lead}{f.name or f.id} to get {s} from {site.name or site.id}, "
+                      "against " + " and ".join(words))
     return out
 
 
