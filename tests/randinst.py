@@ -179,7 +179,10 @@ def random_instance(rng: random.Random, *, n_forces: int | None = None,
         pair: dict[str, Any] = {"forces": [a, b]}
         if rng.random() < 0.5 or len(whole) < len(shareable):
             pair["functions"] = [rng.choice(whole)]
-        policy["forbidden_partners"] = [pair]
+        clash = any(not e["reoptimisable"] and {a, b} <= set(e["members"])
+                    and e["function"] in pair.get("functions", shareable) for e in existing)
+        if not clash:  # forbidden partners in a fixed existing unit: refused at load
+            policy["forbidden_partners"] = [pair]
     if rng.random() < 0.2:
         f, s = rng.choice(fids), rng.choice(shareable)
         if (s, f) not in taken:

@@ -184,9 +184,14 @@ def make_instance(seed: int) -> dict:
         else:
             chosen = rng.sample(fids, size)
         ok = all(_policy_allows(data, s, f, h) for f in chosen)
+        # a fixed unit must meet the unit rules (refused at load otherwise): one that holds
+        # forbidden partners or more than max_members is made re-optimisable
+        misfit = len(chosen) > (fn.get("max_members") or nf) or any(
+            {p["forces"][0], p["forces"][1]} <= set(chosen) and s in p.get("functions", [s])
+            for p in policy.get("forbidden_partners", []))
         if ok:
             data["existing"] = [{"function": s, "site": h, "members": sorted(chosen),
-                                 "reoptimisable": rng.random() < 0.5}]
+                                 "reoptimisable": rng.random() < 0.5 or misfit}]
 
     alpha = annuity(data["horizon_years"], data["discount_rate"])
     # targets and floors near what the least-cost plan without them gives: one force gets a

@@ -326,3 +326,16 @@ def test_a_workbook_given_as_an_instance_is_named_for_what_it_is(tmp_path):
     result = run(path)
     assert result.exit_code == 2
     assert "Excel workbook" in result.output and "not valid JSON" not in result.output
+
+
+def test_the_bundled_instance_objective_edited_by_1000_is_refused(tmp_path):
+    """The case found by hand: BCH's objective (about £1.8bn) edited by £1,000 passed with a
+    tolerance that grew with the figure. No figure of the instance is pinned here."""
+    out = tmp_path / "bch.json"
+    assert run("bch-2013", "--out", out, "--quiet").exit_code == 0
+    plan = json.loads(out.read_text())
+    assert check("bch-2013", out).exit_code == 0
+    plan["objective"] += 1000.0
+    plan["bound"] = plan["objective"]
+    result = check("bch-2013", write(tmp_path, plan, "edited.json"))
+    assert result.exit_code == 5 and "objective_mismatch" in result.output
