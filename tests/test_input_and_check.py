@@ -339,3 +339,16 @@ def test_the_bundled_instance_objective_edited_by_1000_is_refused(tmp_path):
     plan["bound"] = plan["objective"]
     result = check("bch-2013", write(tmp_path, plan, "edited.json"))
     assert result.exit_code == 5 and "objective_mismatch" in result.output
+
+
+def test_a_renamed_site_and_a_number_with_separators_get_their_fix():
+    data = three_forces()
+    data["functions"][0]["hosts"] = [{"site": "hA"}, {"site": "hB"}, {"site": "hH"}]
+    data["sites"][0]["id"] = "avon_hq"  # renamed; the hosts list still says hA
+    found = problems_of(data)
+    assert found == ["functions[0].hosts[0].site: unknown site 'hA'; did you mean 'avon_hq'? "
+                     "the site ids are: avon_hq, hB, hH"], found
+    data = three_forces()
+    data["forces"][0]["frontline_officers_fte"] = "1,100"
+    [found] = problems_of(data)
+    assert found.startswith("forces[0].frontline_officers_fte:") and found.endswith(": 1100")

@@ -118,6 +118,9 @@ def instance_from_data(data: Any, source: str = "") -> Instance:
         for err in exc.errors(include_url=False):
             hint = _HINTS.get(err["type"], "")
             msg = err["msg"] + (f"; {hint}" if hint else "")
+            if err["type"] in ("float_parsing", "int_parsing") and isinstance(err.get("input"),
+                                                                              str):
+                msg = _text_for_number(err["input"], err["type"] == "int_parsing")
             problems.append(Problem(pydantic_path(err["loc"]) or "(top level)", msg))
         raise InstanceError(problems, source) from None
     problems = strict_numbers(inst, data) or check_rules(inst)
@@ -200,6 +203,19 @@ def _looks_like_csv(text: str, path: Path) -> str | None:
     if path.suffix.lower() in (".csv", ".tsv", ".txt"):
         return f"a {path.suffix.lower()[1:].upper()} text file"
     return None
+
+
+def _text_for_number(text: str, whole: bool) -> str:
+    """The fix for text where a number belongs: '1,100' -> write 1100."""
+    bare = re.sub(r"[,_\s£]", "", text)
+    kind = "a whole number (an integer)" if whole else "a number"
+    try:
+        value = float(bare)
+    except ValueError:
+        return f"{json.dumps(text)} is not a number; write {kind}, without quotes"
+    shown = f"{value:.0f}" if value.is_integer() else bare
+    return (f"{json.dumps(text)} is text, not a number; write the number without quotes, "
+            f"thousands separators or currency signs: {shown}")
 
 
 def read_instance_data(path: str | Path) -> tuple[Any, str]:

@@ -45,11 +45,13 @@ def check_rules(inst: Instance) -> list[Problem]:
     sites = {h.id: h for h in inst.sites}
 
     unknown: dict[tuple[str, str], list] = {}  # (what, id) -> [problem index, paths...]
+    used: set[tuple[str, str]] = set()  # (what, id) referred to somewhere
 
     def ref(path: str, value: str, table: dict, what: str) -> bool:
         """True when value is an id of table; else the unknown id is reported once (its
         first place, how many others, the likely meant id and the valid ones)."""
         if value in table:
+            used.add((what, value))
             return True
         seen = unknown.get((what, value))
         if seen is None:
@@ -111,8 +113,6 @@ def check_rules(inst: Instance) -> list[Problem]:
                 "(it defaults to standalone_cost_gbp, which is 0 here)")
     missing = [(f.id, s.id) for s in inst.functions for f in inst.forces
                if (f.id, s.id) not in seen_costs]
-    costed_forces = {f for f, _ in seen_costs}
-    costed_functions = {s for _, s in seen_costs}
 
     for k, s in enumerate(inst.functions):
         p = f"functions[{k}]"
@@ -250,7 +250,7 @@ def check_rules(inst: Instance) -> list[Problem]:
         if not e.reoptimisable:
             _fixed_unit_rules(inst, k, e, fn, problems)
 
-    _report_unknown(inst, unknown, problems, costed_forces, costed_functions)
+    _report_unknown(inst, unknown, problems, used)
     renamed = {problems[idx].message.split("did you mean '")[1].split("'")[0]
                for idx, *_ in unknown.values() if "did you mean '" in problems[idx].message}
     _report_missing_costs(inst, missing, renamed, problems)
@@ -270,14 +270,13 @@ def _ids_text(ids: list[str], limit: int = 12) -> str:
 
 
 def _report_unknown(inst: Instance, unknown: dict, problems: list[Problem],
-                    costed_forces: set[str], costed_functions: set[str]) -> None:
+                    used: set[tuple[str, str]]) -> None:
     """One message per unknown id, however often it is used: its first place, the number of
     other places, the id probably meant (a close spelling, or the one id of that kind that
     nothing refers to: a renamed id) and the valid ids."""
     tables = {"force": [f.id for f in inst.forces], "function": [s.id for s in inst.functions],
               "site": [h.id for h in inst.sites]}
-    unused = {"force": [f for f in tables["force"] if f not in costed_forces],
-              "function": [s for s in tables["function"] if s not in costed_functions]}
+    unused = {what: [x for x in ids if (what, x) not in used] for what, ids in tables.items()}
     for (what, value), (idx, first, *others) in unknown.items():
         ids = tables[what]
         guess = difflib.get_close_matches(value, ids, n=1, cutoff=0.6)
