@@ -13,9 +13,11 @@ violation is found and each non-zero slack is reported in its own terms.
 Two rules shape the programme rather than sit in rows, so the elastic programme
 writes them as rows to relax them: ``max_members`` (member sets are enumerated up
 to it, so its rows alone cannot be relaxed) becomes ``sum_i x_sih - maxm_s y_sh <= 0``
-on a network built without it; and a force that must share s (``sum_h x_sih = 1``)
-has its standalone cost ``c_si`` left out of its plan cost, so the slack ``e`` of that
-row (the share of s it would run alone) adds ``alpha c_si e`` to its savings rows.
+on a network built with twice the limit (a unit may grow to double its maximum; the
+programme's own rows at that limit stay hard); and a force that must share s
+(``sum_h x_sih = 1``) has its standalone cost ``c_si`` left out of its plan cost, so
+the slack ``e`` of that row (the share of s it would run alone) adds ``alpha c_si e``
+to its savings rows.
 
 Rules that prune arcs (maximum distance, same region, opt-outs) have no rows at
 all. When they prune any arc, a second elastic programme is built on the network
@@ -38,7 +40,7 @@ from .formulation import Formulation, build_formulation
 from .lp import Block
 
 ELASTIC_FAMILIES = ("savings", "savings_total", "frontline", "capacity", "assign", "forbidden",
-                    "max_units", "max_members")
+                    "max_units", "max_members_limit")
 ARC_RULES = ("arc_rule",)
 #: The network without the arc-pruning rules is used only while it stays this small.
 MAX_RELAXED_ARCS = 20_000
@@ -140,7 +142,7 @@ def _max_members_rows(form: Formulation, limits: dict[str, int]):
             vals += [1.0] * len(at) + [-float(m)]
     if not labels:
         return form.lp
-    return _append_rows(form.lp, "max_members", labels, rows, cols, vals, 0.0)
+    return _append_rows(form.lp, "max_members_limit", labels, rows, cols, vals, 0.0)
 
 
 def _arc_rule_rows(form: Formulation, lp, inst):
@@ -301,10 +303,12 @@ def _describe(form: Formulation, family: str, label: tuple, slack: float, alone:
 
 
 def _relaxed_instance(inst, arc_rules: bool):
-    """The instance without max_members (rows stand for it: see :func:`_max_members_rows`)
-    and, with ``arc_rules``, without its distance, region and opt-out rules."""
-    update = {"functions": [fn.model_copy(update={"max_members": None})
-                            for fn in inst.functions]}
+    """The instance with max_members doubled (rows hold the real limit, relaxable: see
+    :func:`_max_members_rows`; doubling, not removing, keeps member sets few) and, with
+    ``arc_rules``, without its distance, region and opt-out rules."""
+    n = len(inst.forces)
+    update = {"functions": [fn.model_copy(update={"max_members": min(n, 2 * fn.max_members)})
+                            if fn.max_members is not None else fn for fn in inst.functions]}
     if arc_rules:
         update["policy"] = inst.policy.model_copy(update={"opt_outs": [], "same_region": [],
                                                           "max_distance_km": {}})
@@ -342,9 +346,13 @@ def _rule_exceptions(inst, base_arcs: int, limits: dict, backend: str,
     p = inst.policy
     if not (p.opt_outs or p.max_distance_km or p.same_region):
         return []
-    net = build_network(_relaxed_instance(inst, True))
-    if sum(len(fd.arc_force) for fd in net.functions) > max(MAX_RELAXED_ARCS, 4 * base_arcs):
+    limit = max(MAX_RELAXED_ARCS, 4 * base_arcs)
+    n_sites = len(inst.sites)
+    every_arc = sum(len(inst.forces) * (len(fn.hosts) if fn.hosts is not None else n_sites)
+                    for fn in inst.functions if fn.shareable)
+    if every_arc > limit:  # checked before building: the network could be huge
         return []
+    net = build_network(_relaxed_instance(inst, True))
     form = build_formulation(net)
     lp = _arc_rule_rows(form, _max_members_rows(form, limits), inst)
     if lp is None:
@@ -412,6 +420,8 @@ def explain_infeasible(form: Formulation, backend: str, options: SolveOptions,
         backend = "ortools"  # slacks are continuous; CP-SAT would round them
     limits = {fn.id: fn.max_members for fn in inst.functions
               if fn.shareable and fn.max_members is not None}
+    if options.time_limit is not None:  # two elastic solves share the time
+        options = replace(options, time_limit=options.time_limit / 2)
     reasons = precheck(form) or _least_violation(inst, limits, backend, options)
     whole = whole if whole is not None else inst
     net = form.net if whole is inst else build_network(whole)
