@@ -42,8 +42,11 @@ from .lp import Block
 ELASTIC_FAMILIES = ("savings", "savings_total", "frontline", "capacity", "assign", "forbidden",
                     "max_units", "max_members_limit")
 ARC_RULES = ("arc_rule",)
-#: The network without the arc-pruning rules is used only while it stays this small.
-MAX_RELAXED_ARCS = 20_000
+#: The network without the arc-pruning rules is used only while it stays this small,
+#: and its re-solve gets at most this many seconds (its plan then may not be the fewest
+#: exceptions, and says so).
+MAX_RELAXED_ARCS = 5_000
+EXCEPTIONS_TIME_S = 10.0
 
 
 def _years(net: Network) -> str:
@@ -336,22 +339,24 @@ def _least_violation(inst, limits: dict, backend: str, options: SolveOptions) ->
     return [_describe(form, fam, lab, s, alone, limits) for (fam, lab), s in violated]
 
 
-def _rule_exceptions(inst, base_arcs: int, limits: dict, backend: str,
-                     options: SolveOptions) -> list[dict]:
+def _rule_exceptions(inst, limits: dict, backend: str, options: SolveOptions) -> list[dict]:
     """The fewest exceptions to the distance, region and opt-out rules that would allow a
     plan keeping every other rule; [] when those rules forbid no arc, when no exceptions
-    would do, or when the network without them passes MAX_RELAXED_ARCS (and 4x its own)."""
+    would do (or none are found in EXCEPTIONS_TIME_S), or when the network without them
+    would have more than MAX_RELAXED_ARCS arcs."""
     from .run import solve_programme
 
     p = inst.policy
     if not (p.opt_outs or p.max_distance_km or p.same_region):
         return []
-    limit = max(MAX_RELAXED_ARCS, 4 * base_arcs)
     n_sites = len(inst.sites)
     every_arc = sum(len(inst.forces) * (len(fn.hosts) if fn.hosts is not None else n_sites)
                     for fn in inst.functions if fn.shareable)
-    if every_arc > limit:  # checked before building: the network could be huge
+    if every_arc > MAX_RELAXED_ARCS:  # checked before building: the network could be huge
         return []
+    limit = EXCEPTIONS_TIME_S if options.time_limit is None else min(options.time_limit,
+                                                                      EXCEPTIONS_TIME_S)
+    options = replace(options, time_limit=limit)
     net = build_network(_relaxed_instance(inst, True))
     form = build_formulation(net)
     lp = _arc_rule_rows(form, _max_members_rows(form, limits), inst)
@@ -363,14 +368,16 @@ def _rule_exceptions(inst, base_arcs: int, limits: dict, backend: str,
         return []
     slack = res.x[lp.n_cols:]
     needed = [lab for k, (_, lab) in enumerate(labels) if slack[k] > 0.5]
-    return [_describe_exception(inst, lab, k + 1, len(needed)) for k, lab in enumerate(needed)]
+    fewest = res.status is Status.OPTIMAL
+    return [_describe_exception(inst, lab, k + 1, len(needed), fewest)
+            for k, lab in enumerate(needed)]
 
 
 _RULE_WORDS = {"max_distance": "distance limit", "same_region": "same-region rule",
                "opt_out": "opt-out"}
 
 
-def _describe_exception(inst, label: tuple, k: int, n: int) -> dict:
+def _describe_exception(inst, label: tuple, k: int, n: int, fewest: bool) -> dict:
     """Exception k of the n that together allow a plan: one arc a distance, region or
     opt-out rule forbids, in words, with its figures."""
     from ..models.network import haversine_km
@@ -380,7 +387,7 @@ def _describe_exception(inst, label: tuple, k: int, n: int) -> dict:
     f = next(f for f in inst.forces if f.id == i)
     site = next(x for x in inst.sites if x.id == h)
     out = {"rule": rules[0], "rules": rules, "function": s, "force": i, "site": h,
-           "alternative": True}
+           "alternative": True, "fewest": fewest}
     words = []
     for rule in rules:
         if rule == "max_distance":
@@ -396,8 +403,10 @@ def _describe_exception(inst, label: tuple, k: int, n: int) -> dict:
                          f"{f.region or 'no region'} against {region or 'no region'})")
         else:
             words.append(f"its opt-out of {s} (policy.opt_outs)")
-    lead = ("a plan meeting every other rule exists with one exception: " if n == 1 else
-            f"a plan meeting every other rule needs {n} exceptions; {k} of {n}: ")
+    count = "one exception" if n == 1 else f"{n} exceptions"
+    lead = (f"a plan meeting every other rule needs {count} (the fewest)" if fewest else
+            f"a plan meeting every other rule exists with {count} (not proven the fewest)")
+    lead += ": " if n == 1 else f"; {k} of {n}: "
     out["message"] = (f"{lead}{f.name or f.id} to get {s} from {site.name or site.id}, "
                       "against " + " and ".join(words))
     return out
@@ -424,8 +433,6 @@ def explain_infeasible(form: Formulation, backend: str, options: SolveOptions,
         options = replace(options, time_limit=options.time_limit / 2)
     reasons = precheck(form) or _least_violation(inst, limits, backend, options)
     whole = whole if whole is not None else inst
-    net = form.net if whole is inst else build_network(whole)
-    base_arcs = sum(len(fd.arc_force) for fd in net.functions)
     limits = {fn.id: fn.max_members for fn in whole.functions
               if fn.shareable and fn.max_members is not None}
-    return reasons + _rule_exceptions(whole, base_arcs, limits, backend, options)
+    return reasons + _rule_exceptions(whole, limits, backend, options)
