@@ -46,6 +46,7 @@ def test_a_too_short_distance_limit_is_named(backend):
     assert distance["distance_km"] == pytest.approx(100.0, abs=0.1)
     assert "50 km distance limit on fin" in distance["message"]
     assert "100 km away" in distance["message"]
+    assert distance["fewest"] and "needs one exception (the fewest)" in distance["message"]
     # with the limit at 101 km the same instance has a plan: the explanation was right
     ok = solve_instance(instance_from_data(far_apart(limit=101.0)), backend)
     assert ok.status.value == "optimal"
