@@ -17,6 +17,7 @@ from .cli_common import (
     make_options,
     solver_options,
 )
+from .reports.options import shadow_option
 from .sweep.command import sweep_cmd
 
 
@@ -45,13 +46,17 @@ def cli():
 @solver_options
 @click.option("--out", type=click.Path(dir_okay=False), help="Write the plan JSON here.")
 @click.option("--csv", "csv_dir", type=click.Path(file_okay=False),
-              help="Write units.csv and forces.csv into this directory.")
+              help="Write units.csv, forces.csv and the briefing tables into this directory.")
+@click.option("--xlsx", "xlsx_path", type=click.Path(dir_okay=False),
+              help="Write the plan as a workbook (summary, forces, units, functions, ...).")
 @click.option("--json", "as_json", is_flag=True, help="Print the plan JSON on stdout.")
 @click.option("--quiet", "-q", is_flag=True, help="Print nothing but errors.")
+@shadow_option
 @guarded
-def run_cmd(instance, backend, time_limit, gap, threads, seed, log, out, csv_dir, as_json,
-            quiet):
-    """Solve INSTANCE (a file, or a bundled name such as bch-2013) and print the plan."""
+def run_cmd(instance, backend, time_limit, gap, threads, seed, log, out, csv_dir, xlsx_path,
+            as_json, quiet, shadow_budget):
+    """Solve INSTANCE (a .json or .xlsx file, or a bundled name such as bch-2013) and print
+    the plan as a briefing."""
     from .io import atomic_write_json
     from .models.load import load_instance
     from .solver.run import solve_instance
@@ -59,18 +64,29 @@ def run_cmd(instance, backend, time_limit, gap, threads, seed, log, out, csv_dir
     inst, digest = load_instance(_bundled(instance))
     options = make_options(time_limit, gap, threads, seed, log)
     plan = solve_instance(inst, backend, options, digest=digest)
+    briefing = None
+    if as_json or csv_dir or xlsx_path or not quiet:
+        from .reports.options import briefing_for
+
+        briefing = briefing_for(inst, plan.to_dict(), backend, options, shadow_budget)
     if out:
         atomic_write_json(out, plan.to_dict())
     if csv_dir and plan.has_solution:
-        from .report import write_csv
+        from .report import write_briefing_csv, write_csv
 
         write_csv(plan, csv_dir)
+        write_briefing_csv(briefing, csv_dir)
+    if xlsx_path and plan.has_solution:
+        from .formats.plan_xlsx import write_plan_workbook
+
+        write_plan_workbook(briefing, plan.to_dict(), xlsx_path)
     if as_json:
-        click.echo(json.dumps(plan.to_dict(), indent=2, ensure_ascii=False))
+        click.echo(json.dumps({**plan.to_dict(), "briefing": briefing.as_dict()}, indent=2,
+                              ensure_ascii=False))
     elif not quiet:
         from .report import print_plan
 
-        print_plan(plan)
+        print_plan(plan, briefing)
     elif not plan.has_solution and plan.message:
         click.echo(f"{plan.status.value}: {plan.message}", err=True)
     sys.exit(exit_code_for(plan.status))

@@ -108,7 +108,21 @@ _HINTS = {
 
 
 def instance_from_data(data: Any, source: str = "") -> Instance:
-    """Typed instance from parsed JSON; raises InstanceError listing every problem."""
+    """Typed instance from parsed JSON; raises InstanceError listing every problem.
+
+    Data read from a workbook carries ``locs`` (instance path -> sheet, row, column), and
+    its problems name those."""
+    try:
+        return _instance_from_data(data, source)
+    except InstanceError as exc:
+        if not getattr(data, "locs", None):
+            raise
+        from ..formats.instance_xlsx import locate
+
+        raise InstanceError(locate(exc.problems, data.locs), source) from None
+
+
+def _instance_from_data(data: Any, source: str = "") -> Instance:
     if not isinstance(data, dict):
         raise InstanceError([Problem("", "the file must hold one JSON object {...}")], source)
     try:
@@ -145,6 +159,10 @@ def read_instance_data(path: str | Path) -> tuple[Any, str]:
                             source) from None
     except OSError as exc:
         raise InstanceError([Problem("", f"cannot read: {exc.strerror}")], source) from None
+    if path.suffix.lower() == ".xlsx":  # a workbook (see shareplan.formats.instance_xlsx)
+        from ..formats.instance_xlsx import read_instance_workbook
+
+        return read_instance_workbook(raw, source), hashlib.sha256(raw).hexdigest()
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError:
