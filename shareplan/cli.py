@@ -349,6 +349,60 @@ def _read_plan(path: str, strict: bool = False) -> dict:
     return plan
 
 
+@cli.command("template")
+@click.argument("file", type=click.Path(dir_okay=False))
+@click.option("--from", "source", metavar="INSTANCE",
+              help="Fill the workbook from this instance (e.g. bch-2013) as an example.")
+@guarded
+def template_cmd(file, source):
+    """Write a workbook to fill in (forces, functions, sites, costs, existing units, policy,
+    settings); solve it with 'solve FILE.xlsx'."""
+    from .formats.instance_xlsx import write_instance_workbook
+    from .models.load import load_instance
+
+    if not file.lower().endswith(".xlsx"):
+        raise click.UsageError(f"{file}: name a .xlsx file")
+    inst = load_instance(_bundled(source))[0] if source else None
+    write_instance_workbook(inst, file)
+    click.echo(f"wrote {file}" + (f" (from {inst.name})" if inst else " (empty template)"))
+
+
+@cli.command("report")
+@click.argument("instance", type=str)
+@click.argument("plan_file", required=False, type=click.Path(dir_okay=False))
+@click.option("--html", "html_path", required=True, type=click.Path(dir_okay=False),
+              help="Write the board report here (one self-contained file).")
+@solver_options
+@shadow_option
+@guarded
+def report_cmd(instance, plan_file, html_path, backend, time_limit, gap, threads, seed, log,
+               shadow_budget):
+    """A board report of INSTANCE: the briefing, charts and a map, in one HTML file that
+    opens offline. Solves INSTANCE unless PLAN_FILE (from 'solve --out') is given."""
+    from .models.load import load_instance
+    from .reports.html import write_report
+    from .reports.options import briefing_for
+    from .solver.checker import check_plan
+    from .solver.run import solve_instance
+
+    inst, digest = load_instance(_bundled(instance))
+    options = make_options(time_limit, gap, threads, seed, log)
+    if plan_file:
+        plan = _read_plan(plan_file, strict=True)
+        violations = check_plan(inst, plan) if plan.get("status") in ("optimal",
+                                                                        "feasible") else []
+        if violations:
+            click.echo(f"{plan_file}: does not check out against {instance} "
+                       f"({len(violations)} violation(s), e.g. {violations[0]}); no report",
+                       err=True)
+            sys.exit(EXIT_CHECK)
+    else:
+        plan = solve_instance(inst, backend, options, digest=digest).to_dict()
+    briefing = briefing_for(inst, plan, backend, options, shadow_budget)
+    size = write_report(inst, plan, briefing, html_path)
+    click.echo(f"wrote {html_path} ({size / 1024:,.0f} KiB; status {plan['status']})")
+
+
 cli.add_command(sweep_cmd)
 
 

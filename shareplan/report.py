@@ -12,7 +12,8 @@ from rich.console import Console
 from rich.table import Table
 
 from .io import atomic_write_csv
-from .reports.briefing import Briefing, Table
+from .reports.briefing import Briefing
+from .reports.briefing import Table as BriefTable
 from .solver.plan import Plan
 from .text import money as text_money
 
@@ -104,7 +105,7 @@ def format_value(value, kind: str) -> str:
     return str(value)
 
 
-def _cells(t: Table) -> list[list[str]]:
+def _cells(t: BriefTable) -> list[list[str]]:
     rows = []
     for r in t.rows:
         cells = []
@@ -118,7 +119,7 @@ def _cells(t: Table) -> list[list[str]]:
     return rows
 
 
-def _section(t: Table, width: int, key_value: bool = False) -> list[str]:
+def _section(t: BriefTable, width: int, key_value: bool = False) -> list[str]:
     out = [t.title, "-" * min(width, len(t.title))]
     cells = _cells(t)
     if key_value:  # figure, value, unit: "figure ..... value  unit"
@@ -140,7 +141,7 @@ def _section(t: Table, width: int, key_value: bool = False) -> list[str]:
     return out + _fitted(t, cells, width) + _note(t, width)
 
 
-def _fitted(t: Table, cells: list[list[str]], width: int) -> list[str]:
+def _fitted(t: BriefTable, cells: list[list[str]], width: int) -> list[str]:
     """The table whole if it fits; else its columns in two or three parts (each led by
     the first column); else one block per row."""
     grid = _grid(t, cells, width)
@@ -150,19 +151,19 @@ def _fitted(t: Table, cells: list[list[str]], width: int) -> list[str]:
     for parts in (2, 3):
         size = -(-len(rest) // parts)
         chunks = [[0, *rest[k:k + size]] for k in range(0, len(rest), size)]
-        grids = [_grid(Table(t.name, t.title, [t.columns[j] for j in chunk], []),
+        grids = [_grid(BriefTable(t.name, t.title, [t.columns[j] for j in chunk], []),
                        [[r[j] for j in chunk] for r in cells], width) for chunk in chunks]
         if all(g is not None for g in grids):
             return [line for k, g in enumerate(grids) for line in ([""] if k else []) + g]
     return _stacked(t, cells, width)
 
 
-def _note(t: Table, width: int) -> list[str]:
+def _note(t: BriefTable, width: int) -> list[str]:
     return textwrap.wrap(t.note, width, initial_indent="  ", subsequent_indent="  ") \
         if t.note else []
 
 
-def _grid(t: Table, cells: list[list[str]], width: int) -> list[str] | None:
+def _grid(t: BriefTable, cells: list[list[str]], width: int) -> list[str] | None:
     """Columns side by side, text wrapped, numbers whole; None if it cannot fit."""
     numeric = [c.kind not in ("text",) for c in t.columns]
     widths = []
@@ -200,7 +201,7 @@ def _grid(t: Table, cells: list[list[str]], width: int) -> list[str] | None:
         line for r in cells for line in render(r)]
 
 
-def _stacked(t: Table, cells: list[list[str]], width: int) -> list[str]:
+def _stacked(t: BriefTable, cells: list[list[str]], width: int) -> list[str]:
     """One block per row: the first column as its heading, then label: value pairs."""
     out = []
     for r in cells:
