@@ -238,6 +238,23 @@ def write_briefing_csv(b: Briefing, directory: str | Path) -> list[Path]:
     return [*paths, path]
 
 
+def write_csv(plan: Plan, directory: str | Path) -> list[Path]:
+    """units.csv (one row per member of each unit) and forces.csv in ``directory``."""
+    directory = Path(directory)
+    units_path, forces_path = directory / "units.csv", directory / "forces.csv"
+    atomic_write_csv(units_path, ["function", "site", "existing", "force", "fraction",
+                                  "member_annual_gbp", "member_one_off_gbp",
+                                  "unit_annual_cost_gbp", "unit_one_off_cost_gbp"],
+                     [[u.function, u.site, u.existing, m.force, m.fraction, m.annual_gbp,
+                       m.one_off_gbp, u.annual_cost_gbp, u.one_off_cost_gbp]
+                      for u in plan.units for m in u.members])
+    atomic_write_csv(forces_path, ["force", "name", "baseline_gbp", "plan_gbp", "savings_gbp",
+                                   "target_gbp", "one_off_gbp", "frontline_fte", "floor_fte"],
+                     [[f.force, f.name, f.baseline_gbp, f.plan_gbp, f.savings_gbp, f.target_gbp,
+                       f.one_off_gbp, f.frontline_fte, f.floor_fte] for f in plan.forces])
+    return [units_path, forces_path]
+
+
 def print_comparison(name: str, plans: list[dict], reference: str, diffs: dict,
                      disagreements: list, console: Console | None = None) -> None:
     """One row per backend: status, objective, bound, gap, times; then plan differences."""

@@ -326,6 +326,14 @@ def make_briefing(inst: Instance, plan: dict, shadow_costs: list[dict] | None = 
         Column("saves_a_year_gbp", "saves", "gbp", money["year"])], fn_rows,
         note="all forces together, once running; 'before' is today's arrangement "
              "(existing units as they are)"))
+    if fn_rows:
+        before = sum(r["before_a_year_gbp"] for r in fn_rows)
+        after = sum(r["after_a_year_gbp"] for r in fn_rows)
+        summary.rows[3:3] = [
+            {"figure": "baseline: shareable functions", "value": round(before, 2),
+             "kind": "gbp", "unit": money["year"].replace("once running", "today")},
+            {"figure": "plan: shareable functions", "value": round(after, 2), "kind": "gbp",
+             "unit": money["year"]}]
     local = [fnames[f.id] for f in inst.functions if not f.shareable]
     tables.append(Table("unshared", "Left unshared, and why", [
         Column("name", "function", "text"), Column("reason", "reason", "text")],
