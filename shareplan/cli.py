@@ -184,8 +184,10 @@ def check_cmd(instance, plan_file, as_json):
 @click.option("--threads", type=click.IntRange(min=1), default=1, show_default=True)
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--json", "as_json", is_flag=True, help="Results as JSON on stdout.")
+@click.option("--xlsx", "xlsx_path", type=click.Path(dir_okay=False),
+              help="Write the runs and plan differences as a workbook.")
 @guarded
-def compare_cmd(instance, backends, time_limit, gap, threads, seed, as_json):
+def compare_cmd(instance, backends, time_limit, gap, threads, seed, as_json, xlsx_path):
     """Solve INSTANCE on several backends; exit 5 when proven optima disagree."""
     from .analysis import diff_plans, optima_disagree, provenance
     from .models.load import load_instance
@@ -212,6 +214,10 @@ def compare_cmd(instance, backends, time_limit, gap, threads, seed, as_json):
     solved = [p for p in plans if p["status"] in ("optimal", "feasible")]
     base = solved[0] if solved else plans[0]
     diffs = {p["backend"]: diff_plans(base, p).changes for p in solved if p is not base}
+    if xlsx_path:
+        from .formats.tables import write_comparison
+
+        write_comparison(plans, base["backend"], diffs, xlsx_path)
     if as_json:
         click.echo(json.dumps({"instance": inst.name, "instance_sha256": digest,
                                "runs": [{**provenance(p), "bound": p.get("bound"),

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import tempfile
 from pathlib import Path
 
 CHROMIUM_PATHS = ("/usr/bin/chromium", "/usr/bin/chromium-browser")
@@ -24,9 +25,9 @@ def open_page(html_path: Path, screenshot: Path, width: int = 1200) -> dict:
     from playwright.sync_api import sync_playwright
 
     out = {"console": [], "errors": [], "requests": [], "boxes": {}}
-    with sync_playwright() as p:
+    with sync_playwright() as p, tempfile.TemporaryDirectory() as home:
         browser = p.chromium.launch(executable_path=chromium(), args=FLAGS,
-                                    env={**os.environ, "HOME": str(screenshot.parent)})
+                                    env={**os.environ, "HOME": home})
         page = browser.new_page(viewport={"width": width, "height": 900})
         page.on("console", lambda m: out["console"].append((m.type, m.text)))
         page.on("pageerror", lambda e: out["errors"].append(str(e)))

@@ -148,3 +148,13 @@ def test_sweep_writes_a_workbook(tmp_path):
     assert len(df) == 2 and set(df["status"]) == {"optimal"}
     # without north's target the unit sits at south_hq: 65.00m - 64.15m = 850,000 saved
     assert sorted(df["savings_total_gbp"]) == [approx(800_000), approx(850_000)]
+
+
+def test_compare_writes_a_workbook(tmp_path):
+    src = ROOT / "instances" / "tiny-two-forces.json"
+    out = tmp_path / "compare.xlsx"
+    result = run("compare", src, "--backends", "cbc,highs", "--xlsx", out)
+    assert result.exit_code == 0, result.output
+    runs = pd.read_excel(out, sheet_name="runs", engine="calamine")
+    assert list(runs["backend"]) == ["cbc", "highs"]
+    assert runs["objective_gbp"].tolist() == [approx(64_200_000)] * 2

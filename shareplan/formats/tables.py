@@ -78,3 +78,30 @@ def write_table(df, out: str | Path, sheet: str = "results") -> None:
         atomic_write_bytes(out, buf.getvalue())
     else:
         raise ValueError(f"{out}: write {', '.join(SUFFIXES)}")
+
+
+def write_comparison(plans: list[dict], reference: str, diffs: dict, out: str | Path) -> None:
+    """``solve compare --xlsx``: a runs sheet (one row per backend) and a differences sheet."""
+    openpyxl = need("openpyxl", "xlsx")
+    from ..io import atomic_write_bytes
+
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.title = "runs"
+    header = ["backend", "solver", "status", "objective_gbp", "bound_gbp", "gap", "build_s",
+              "solve_s", "message"]
+    rows = []
+    for p in plans:
+        t, solver = p.get("times") or {}, p.get("solver") or {}
+        rows.append([p["backend"], f"{solver.get('name', '')} {solver.get('version', '')}"
+                     .strip(), p["status"], p.get("objective"), p.get("bound"), p.get("gap"),
+                     t.get("build_s"), t.get("solve_s"), p.get("message", "")])
+    write_sheet(ws, header, rows, "runs", {"objective_gbp": "GBP over the horizon, as the "
+                                           "instance counts it", "gap": "relative"})
+    diff_rows = [[backend, reference, line] for backend, lines in diffs.items()
+                 for line in lines]
+    write_sheet(wb.create_sheet("differences"), ["backend", "reference", "change"], diff_rows,
+                "differences")
+    buf = io.BytesIO()
+    wb.save(buf)
+    atomic_write_bytes(out, buf.getvalue())

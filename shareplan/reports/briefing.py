@@ -329,7 +329,7 @@ def make_briefing(inst: Instance, plan: dict, shadow_costs: list[dict] | None = 
     if fn_rows:
         before = sum(r["before_a_year_gbp"] for r in fn_rows)
         after = sum(r["after_a_year_gbp"] for r in fn_rows)
-        summary.rows[3:3] = [
+        summary.rows[4:4] = [
             {"figure": "baseline: shareable functions", "value": round(before, 2),
              "kind": "gbp", "unit": money["year"].replace("once running", "today")},
             {"figure": "plan: shareable functions", "value": round(after, 2), "kind": "gbp",
