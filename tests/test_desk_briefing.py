@@ -179,3 +179,14 @@ def test_year_table_is_rendered_when_the_plan_has_one():
     text = "\n".join(briefing_lines(b, 80))
     assert "Year by year" in text and "£20.00" in text
     assert re.search(r"shadow costs not measured", text)
+
+
+def test_a_force_left_out_of_a_shared_function_says_why():
+    data = two_forces()
+    data["forces"].append({"id": "C"})
+    data["costs"].append({"force": "C", "function": "fin", "standalone_cost_gbp": 100.0})
+    data["costs"].append({"force": "C", "function": "resp", "standalone_cost_gbp": 1000.0})
+    data["policy"] = {"opt_outs": [{"force": "C", "function": "fin"}]}
+    b, plan = briefing_of(instance_from_data(data), shadow=False)
+    assert {m["force"] for u in plan["units"] for m in u["members"]} == {"A", "B"}
+    assert row(b.table("unshared"), "name", "fin: C alone")["reason"] == "opt-out"

@@ -123,7 +123,7 @@ def status_quo_units(inst: Instance) -> list:
     return units
 
 
-def _unshared_reason(inst: Instance, fid: str, plan_units: dict[str, list[dict]]) -> str:
+def _unshared_reason(inst: Instance, net, fid: str) -> str:
     """Why a shareable function has no unit: opt-out, policy, capacity or not worth it."""
     from ..models.network import build_network
 
@@ -146,13 +146,26 @@ def _unshared_reason(inst: Instance, fid: str, plan_units: dict[str, list[dict]]
     if not enough(build_network(inst, capacity_prunes=False)):
         return ("policy: distance, region or host rules leave no site that "
                 f"{need} forces may share")
-    net = build_network(inst)
     fd = next((d for d in net.functions if d.fn.id == fid), None)
     if not enough(net) or fd is None or not any(
             np.sort(fd.demand[np.unique(fd.arc_force[fd.arc_host == h])])[:need].sum()
             <= fd.capacity[h] + 1e-9 for h in range(len(fd.hosts))):
         return f"capacity: no site can take the demand of {need} forces"
     return "not worth it: a unit was possible but none lowers the total cost within the rules"
+
+
+def _left_out_reason(inst: Instance, net, fid: str, force: str, units: list[dict]) -> str:
+    """Why one force runs a shared function alone: opt-out, the rules, or not worth it."""
+    if any(r.force == force and r.function == fid for r in inst.policy.opt_outs):
+        return "opt-out"
+    fd = next(d for d in net.functions if d.fn.id == fid)
+    i = net.force_ids.index(force)
+    open_hosts = {fd.hosts.index(u["site"]) for u in units if u["site"] in fd.hosts}
+    reachable = {int(h) for h in fd.arc_host[fd.arc_force == i]}
+    if not reachable & open_hosts:
+        return ("policy or capacity: the rules (distance, region, capacity) do not let it "
+                "join the open unit" + ("s" if len(open_hosts) > 1 else ""))
+    return "not worth it: joining would not lower the total cost within the rules"
 
 
 def _short_force(name: str) -> str:
@@ -296,6 +309,9 @@ def make_briefing(inst: Instance, plan: dict, shadow_costs: list[dict] | None = 
 
     fn_rows, unshared_rows = [], []
     if has:
+        from ..models.network import build_network
+
+        net = build_network(inst)
         before_units = _units_of({"units": [_unit_dict(u) for u in status_quo_units(inst)]})
         for fn in inst.functions:
             if not fn.shareable:
@@ -308,17 +324,15 @@ def make_briefing(inst: Instance, plan: dict, shadow_costs: list[dict] | None = 
                             "saves_a_year_gbp": round(before - after, 2)})
             if fn.id not in by_fn:
                 unshared_rows.append({"function": fn.id, "name": fnames[fn.id],
-                                      "reason": _unshared_reason(inst, fn.id, by_fn)})
+                                      "reason": _unshared_reason(inst, net, fn.id)})
             else:
                 inside = {m["force"] for u in by_fn[fn.id] for m in u["members"]}
-                out = [f for f in inst.forces if f.id not in inside]
-                for f in out:
-                    opted = any(r.force == f.id and r.function == fn.id
-                                for r in inst.policy.opt_outs)
-                    unshared_rows.append({
-                        "function": fn.id, "name": f"{fnames[fn.id]}: {names[f.id]} alone",
-                        "reason": "opt-out" if opted else
-                        "not worth it for this force, or not allowed by the rules"})
+                for f in inst.forces:
+                    if f.id not in inside:
+                        unshared_rows.append({
+                            "function": fn.id, "name": f"{fnames[fn.id]}: {names[f.id]} alone",
+                            "reason": _left_out_reason(inst, net, fn.id, f.id,
+                                                       by_fn[fn.id])})
     tables.append(Table("functions", "Cost per function a year, before and after", [
         Column("name", "function", "text"),
         Column("before_a_year_gbp", "before", "gbp", money["year"]),
