@@ -38,6 +38,8 @@ def cli():
     \b
     solve INSTANCE            solve and print the plan (see 'solve run --help')
     solve check INSTANCE PLAN verify a plan independently
+    solve template FILE.xlsx  a workbook to fill in (every command reads .xlsx)
+    solve report INSTANCE --html FILE   a board report with charts and a map
     """
 
 
