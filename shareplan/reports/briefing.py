@@ -458,7 +458,7 @@ def measure_shadow_costs(inst: Instance, plan: dict, backend: str, options,
         return [{"rule": r[1], "slack": _slack_text(r), "cost_gbp": None,
                  "note": f"not measured: the objective is {inst.objective.sense}, not money"}
                 for r in rules]
-    rules.sort(key=lambda r: r[0])
+    rules.sort(key=lambda r: (abs(r[0]) >= 1.0, r[2] == "floor", r[0]))  # tight, targets first
     out, t0 = [], time.perf_counter()
     tol = max(1.0, (plan.get("options") or {}).get("gap", 1e-6) * abs(obj))
     for slack, label, kind, fid in rules:

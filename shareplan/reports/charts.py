@@ -84,51 +84,56 @@ def map_svg(inst, briefing_units: list[dict], plan: dict) -> tuple[str, dict]:
     colour = {f.id: PALETTE[k % len(PALETTE)] for k, f in enumerate(inst.forces)}
     sites = {h.id: h for h in inst.sites}
     forces = {f.id: f for f in inst.forces}
-    fig, axes = plt.subplots(1, 2, figsize=(11, 6.6), gridspec_kw={"width_ratios": [1, 1.2]})
-    focus = []
-    for ax in axes:
-        for a in areas:
-            mine = next((fid for fid, m in matched.items() if m is a), None)
-            for ring in _rings(a["geometry"]):
-                pts = [_xy(lon, lat) for lon, lat in ring]
-                ax.add_patch(Polygon(pts, closed=True, linewidth=0.4, edgecolor="white",
-                                     facecolor=colour[mine] if mine else "#d9dde3",
-                                     alpha=0.55 if mine else 1.0))
-                if mine and ax is axes[0]:
-                    focus += pts
-        ax.set_aspect("equal")
-        ax.set_xticks([])
-        ax.set_yticks([])
-        for side in ("left", "bottom"):
-            ax.spines[side].set_visible(False)
-    for f in inst.forces:
-        if f.lat is not None and f.lon is not None:
-            focus.append(_xy(f.lon, f.lat))
-    for h in inst.sites:
-        if h.lat is not None and h.lon is not None:
-            focus.append(_xy(h.lon, h.lat))
     all_pts = [_xy(lon, lat) for a in areas for ring in _rings(a["geometry"])
                for lon, lat in ring]
     xs, ys = zip(*all_pts)
-    axes[0].set_xlim(min(xs) - 0.1, max(xs) + 0.1)
-    axes[0].set_ylim(min(ys) - 0.1, max(ys) + 0.1)
-    axes[0].set_title("England and Wales", loc="left")
+    focus = [p for fid, a in matched.items() for ring in _rings(a["geometry"])
+             for p in (_xy(lon, lat) for lon, lat in ring)]
+    focus += [_xy(o.lon, o.lat) for o in [*inst.forces, *inst.sites]
+              if o.lat is not None and o.lon is not None]
     if focus:
         fx, fy = zip(*focus)
         pad = max(0.15, 0.08 * max(max(fx) - min(fx), max(fy) - min(fy)))
         box = (min(fx) - pad, max(fx) + pad, min(fy) - pad, max(fy) + pad)
     else:
         box = (min(xs), max(xs), min(ys), max(ys))
-    axes[1].set_xlim(box[0], box[1])
-    axes[1].set_ylim(box[2], box[3])
-    axes[1].set_title("The forces of this plan, hosts and members", loc="left")
-    axes[0].add_patch(plt.Rectangle((box[0], box[2]), box[1] - box[0], box[3] - box[2],
-                                    fill=False, edgecolor="#333", linewidth=1))
+    whole = (box[1] - box[0]) * (box[3] - box[2]) >= 0.5 * (max(xs) - min(xs)) * (
+        max(ys) - min(ys))
+    if whole:  # the plan spans the country: one large map
+        fig, ax1 = plt.subplots(figsize=(9, 9.5))
+        axes = [ax1]
+    else:  # the country, and the plan's forces zoomed
+        fig, axes = plt.subplots(1, 2, figsize=(11, 6.6),
+                                 gridspec_kw={"width_ratios": [1, 1.2]})
+    for ax in axes:
+        for a in areas:
+            mine = next((fid for fid, m in matched.items() if m is a), None)
+            for ring in _rings(a["geometry"]):
+                ax.add_patch(Polygon([_xy(lon, lat) for lon, lat in ring], closed=True,
+                                     linewidth=0.4, edgecolor="white",
+                                     facecolor=colour[mine] if mine else "#d9dde3",
+                                     alpha=0.55 if mine else 1.0))
+        ax.set_aspect("equal")
+        ax.set_xticks([])
+        ax.set_yticks([])
+        for side in ("left", "bottom"):
+            ax.spines[side].set_visible(False)
+    axes[0].set_xlim(min(xs) - 0.1, max(xs) + 0.1)
+    axes[0].set_ylim(min(ys) - 0.1, max(ys) + 0.1)
+    axes[0].set_title("England and Wales" + (": forces, hosts and members" if whole else ""),
+                      loc="left")
+    if not whole:
+        axes[1].set_xlim(box[0], box[1])
+        axes[1].set_ylim(box[2], box[3])
+        axes[1].set_title("The forces of this plan, hosts and members", loc="left")
+        axes[0].add_patch(plt.Rectangle((box[0], box[2]), box[1] - box[0], box[3] - box[2],
+                                        fill=False, edgecolor="#333", linewidth=1))
+    crowded = len(inst.forces) > 12
     links: dict[tuple[str, str], int] = {}
     for u in plan.get("units", []):
         for m in u["members"]:
             links[(m["force"], u["site"])] = links.get((m["force"], u["site"]), 0) + 1
-    ax = axes[1]
+    ax = axes[-1]
     for (fid, sid), n in sorted(links.items()):
         f, h = forces.get(fid), sites.get(sid)
         if f is None or h is None or None in (f.lat, f.lon, h.lat, h.lon):
@@ -141,8 +146,9 @@ def map_svg(inst, briefing_units: list[dict], plan: dict) -> tuple[str, dict]:
             x, y = _xy(f.lon, f.lat)
             ax.plot([x], [y], "o", color=colour[f.id], markeredgecolor="black", markersize=7,
                     zorder=4, gid=f"force-{f.id}")
-            ax.annotate(f.name or f.id, (x, y), xytext=(6, -10), textcoords="offset points",
-                        fontsize=8, zorder=5)
+            if not crowded:
+                ax.annotate(f.name or f.id, (x, y), xytext=(6, -10),
+                            textcoords="offset points", fontsize=8, zorder=5)
     hosts: dict[str, int] = {}
     for u in plan.get("units", []):
         hosts[u["site"]] = hosts.get(u["site"], 0) + 1
@@ -152,8 +158,12 @@ def map_svg(inst, briefing_units: list[dict], plan: dict) -> tuple[str, dict]:
             continue
         x, y = _xy(h.lon, h.lat)
         offset = [(6, 6), (6, 16), (-10, 18), (6, -22)][k % 4]
-        ax.plot([x], [y], "*", color="#111", markersize=11 + min(n, 10), zorder=6,
-                gid=f"host-{sid}")
+        ax.plot([x], [y], "*", color="#111", markersize=(11 if not crowded else 6) + min(n, 10),
+                zorder=6, gid=f"host-{sid}")
+        if crowded:  # many hosts: the count alone, the units table names them
+            ax.annotate(str(n), (x, y), xytext=(5, 3), textcoords="offset points",
+                        fontsize=7, fontweight="bold", zorder=7)
+            continue
         ax.annotate(f"{(h.name or sid).split(',')[0]}: hosts {n} unit" + ("s" if n > 1 else ""),
                     (x, y), xytext=offset, textcoords="offset points", fontsize=8,
                     fontweight="bold", zorder=7)
