@@ -409,6 +409,9 @@ def report_cmd(instance, plan_file, html_path, backend, time_limit, gap, threads
     briefing = briefing_for(inst, plan, backend, options, shadow_budget)
     size = write_report(inst, plan, briefing, html_path)
     click.echo(f"wrote {html_path} ({size / 1024:,.0f} KiB; status {plan['status']})")
+    from .solver.backends.base import Status
+
+    sys.exit(exit_code_for(Status(plan["status"])))
 
 
 cli.add_command(sweep_cmd)

@@ -64,8 +64,7 @@ def briefing_lines(b: Briefing, width: int = 80) -> list[str]:
     Tables that do not fit wrap their text columns, then stack each row as
     ``label: value`` lines; figures are never cut."""
     out: list[str] = []
-    head = f"{b.instance_name}: {b.status}"
-    out += textwrap.wrap(head, width) or [head]
+    out += textwrap.wrap(b.headline, width) or [b.headline]
     out += textwrap.wrap(b.accounting["text"], width)
     for msg in b.messages:
         out += textwrap.wrap(msg, width, initial_indent="- ", subsequent_indent="  ")
@@ -81,8 +80,15 @@ def briefing_lines(b: Briefing, width: int = 80) -> list[str]:
             out.append("")
             out += _section(t, width)
     if b.solver is not None:
-        out.append("")
-        out += _section(b.solver, width, key_value=True)
+        out += ["", b.solver.title, "-" * len(b.solver.title)]
+        rows = {r["figure"].split(" (")[0]: r for r in b.solver.rows}
+        money_of = lambda key: format_value(rows[key]["value"], "gbp")  # noqa: E731
+        out += textwrap.wrap(
+            f"objective (total cost, {b.accounting['horizon_basis']}, local policing "
+            f"included): {money_of('objective')}   bound: {money_of('bound')}   "
+            f"gap: {rows['gap']['value']}", width, subsequent_indent="  ")
+        out += textwrap.wrap(f"times: {rows['times']['value']}", width,
+                             subsequent_indent="  ")
     return out
 
 

@@ -190,3 +190,14 @@ def test_a_force_left_out_of_a_shared_function_says_why():
     b, plan = briefing_of(instance_from_data(data), shadow=False)
     assert {m["force"] for u in plan["units"] for m in u["members"]} == {"A", "B"}
     assert row(b.table("unshared"), "name", "fin: C alone")["reason"] == "opt-out"
+
+
+def test_per_force_year_series_become_a_year_table():
+    inst, _ = load_instance(TINY)
+    plan = solve_instance(inst).to_dict()
+    for f in plan["forces"]:
+        f["savings_by_year_gbp"] = [0.0, 50_000.0, 100_000.0]
+    years = make_briefing(inst, plan).table("years")
+    assert [c.label for c in years.columns] == ["force", "year 1", "year 2", "year 3"]
+    assert years.rows[0]["name"] == "North force" and years.rows[0]["3"] == 100_000.0
+    assert max(len(line) for line in briefing_lines(make_briefing(inst, plan), 80)) <= 80

@@ -66,6 +66,14 @@ def test_report_is_one_offline_file(tmp_path):
     assert len(text.encode()) < 1_500_000
 
 
+def test_report_of_an_infeasible_instance_explains_and_exits_3(tmp_path):
+    html = tmp_path / "inf.html"
+    result = run("report", ROOT / "instances" / "tiny-infeasible.json", "--html", html)
+    assert result.exit_code == 3
+    text = html.read_text(encoding="utf-8")
+    assert "infeasible" in text and "can save at most" in text
+
+
 def test_report_of_a_given_plan_must_check_out(tmp_path):
     inst = tmp_path / "two.json"
     inst.write_text(json.dumps(two_forces()), encoding="utf-8")

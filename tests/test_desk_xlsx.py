@@ -138,8 +138,9 @@ def test_plan_workbook_opens_in_a_second_reader(tmp_path):
     assert wb["units"].tables and wb["units"]["F2"].number_format.startswith("#,##0")
 
 
-def test_sweep_writes_a_workbook(tmp_path):
-    src = ROOT / "instances" / "tiny-two-forces.json"
+def test_sweep_of_a_workbook_instance_writes_a_workbook(tmp_path):
+    src = tmp_path / "tiny.xlsx"
+    write_instance_workbook(load_instance(ROOT / "instances" / "tiny-two-forces.json")[0], src)
     out = tmp_path / "results.xlsx"
     result = run("sweep", src, "--vary", "forces.north.savings_target_gbp=0,300000",
                  "--out", out, "--workers", "1", "--quiet")

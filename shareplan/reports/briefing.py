@@ -57,6 +57,7 @@ class Briefing:
     instance_name: str
     status: str
     has_solution: bool
+    headline: str  # "bch-2013: optimal (cbc: CBC 2.10)"
     accounting: dict  # horizon_years, discount_rate, annuity_factor, discounted, one_offs, text
     summary: Table
     tables: list[Table] = field(default_factory=list)  # forces, units, functions, ...
@@ -198,6 +199,31 @@ def _year_table(plan: dict) -> Table | None:
             return Table("years", "Year by year", cols,
                          [{k: r.get(k) for k in keys} for r in rows],
                          note=plan.get("years_note", ""))
+    return _force_year_table(plan)
+
+
+def _force_year_table(plan: dict) -> Table | None:
+    """Per-force figures by year (a force field named ``*year*`` holding a list of numbers,
+    or a {year: number} object): one row per force, one column per year."""
+    forces = plan.get("forces") or []
+    for key in dict.fromkeys(k for f in forces for k in f if "year" in k):
+        series = {}
+        for f in forces:
+            v = f.get(key)
+            if isinstance(v, dict):
+                v = {str(y): x for y, x in v.items()}
+            elif isinstance(v, list) and all(isinstance(x, int | float) for x in v):
+                v = {str(y): x for y, x in enumerate(v, start=1)}
+            else:
+                continue
+            series[f.get("name") or f["force"]] = v
+        if series:
+            years = list(dict.fromkeys(y for v in series.values() for y in v))
+            kind = _kind_of(key)
+            cols = [Column("name", "force", "text")] + [
+                Column(y, f"year {y}", kind, _unit_of(key)) for y in years]
+            return Table("years", f"Year by year: {key.replace('_', ' ')}", cols,
+                         [{"name": n, **v} for n, v in series.items()])
     return None
 
 
@@ -381,19 +407,22 @@ def make_briefing(inst: Instance, plan: dict, shadow_costs: list[dict] | None = 
          f"{(plan.get('solver') or {}).get('version', '')}".strip(), "kind": "text",
          "unit": ""},
         {"figure": "times", "value": _times(plan.get("times") or {}), "kind": "text",
-         "unit": "seconds"}]
+         "unit": "wall-clock"}]
     solver = Table("solver", "The model", [
         Column("figure", "figure", "text"), Column("value", "value", "value"),
         Column("unit", "unit", "text")], solver_rows)
     messages = [e["message"] for e in plan.get("explanation") or []]
     if plan.get("message") and not messages:
         messages.append(plan["message"])
-    return Briefing(inst.name, plan.get("status", ""), has, acc, summary, tables, solver,
-                    messages)
+    solver_name = (plan.get("solver") or {})
+    headline = (f"{inst.name}: {plan.get('status', '')} ({plan.get('backend', '')}: "
+                f"{solver_name.get('name', '')} {solver_name.get('version', '')}".rstrip() + ")")
+    return Briefing(inst.name, plan.get("status", ""), has, headline, acc, summary, tables,
+                    solver, messages)
 
 
 def _times(t: dict) -> str:
-    return ", ".join(f"{k.removesuffix('_s')} {v:.2f}" for k, v in t.items()
+    return ", ".join(f"{k.removesuffix('_s')} {v:.2f} s" for k, v in t.items()
                      if isinstance(v, int | float))
 
 
@@ -436,6 +465,9 @@ def measure_shadow_costs(inst: Instance, plan: dict, backend: str, options,
 
     if plan.get("status") not in ("optimal", "feasible") or plan.get("objective") is None:
         return []
+    if plan["status"] != "optimal":  # differences of unproven objectives mean nothing
+        return [{"rule": "every target and floor", "slack": "", "cost_gbp": None,
+                 "note": "not measured: the plan was cut short, not proven best"}]
     obj = plan["objective"]
     forces = {f["force"]: f for f in plan.get("forces", [])}
     rules = []
