@@ -364,14 +364,21 @@ def _read_plan(path: str, strict: bool = False) -> dict:
 @guarded
 def template_cmd(file, source):
     """Write a workbook to fill in (forces, functions, sites, costs, existing units, policy,
-    settings); solve it with 'solve FILE.xlsx'."""
+    settings); solve it with 'solve FILE.xlsx'. With --from, FILE may be a folder: the same
+    sheets as CSV files, which every command reads too."""
     from .formats.instance_xlsx import write_instance_workbook
     from .models.load import load_instance
 
-    if not file.lower().endswith(".xlsx"):
-        raise click.UsageError(f"{file}: name a .xlsx file")
     inst = load_instance(_bundled(source))[0] if source else None
-    write_instance_workbook(inst, file)
+    if file.lower().endswith(".xlsx"):
+        write_instance_workbook(inst, file)
+    elif inst is not None and not Path(file).suffix:  # a folder of CSV sheets
+        from .formats.instance_xlsx import write_instance_folder
+
+        write_instance_folder(inst, file)
+    else:
+        raise click.UsageError(f"{file}: name a .xlsx file (or, with --from, a folder for "
+                               "CSV sheets)")
     click.echo(f"wrote {file}" + (f" (from {inst.name})" if inst else " (empty template)"))
 
 

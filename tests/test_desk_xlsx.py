@@ -159,3 +159,23 @@ def test_compare_writes_a_workbook(tmp_path):
     runs = pd.read_excel(out, sheet_name="runs", engine="calamine")
     assert list(runs["backend"]) == ["cbc", "highs"]
     assert runs["objective_gbp"].tolist() == [approx(64_200_000)] * 2
+
+
+def test_csv_folders_round_trip_and_solve(tmp_path):
+    from shareplan.formats.instance_xlsx import write_instance_folder
+
+    for path in BUNDLED:
+        inst, _ = load_instance(path)
+        folder = tmp_path / path.stem
+        write_instance_folder(inst, folder)
+        assert load_instance(folder)[0].model_dump() == inst.model_dump(), path.stem
+    for seed in range(10):
+        inst = instance_from_data(random_instance(random.Random(2000 + seed)))
+        folder = tmp_path / f"f{seed}"
+        write_instance_folder(inst, folder)
+        assert load_instance(folder)[0].model_dump() == inst.model_dump(), seed
+    folder = tmp_path / "tiny"
+    assert run("template", folder, "--from", ROOT / "instances" / "tiny-two-forces.json"
+               ).exit_code == 0
+    plan = json.loads(run(folder, "--json", "--shadow-budget", "0").stdout)
+    assert plan["objective"] == approx(64_200_000)

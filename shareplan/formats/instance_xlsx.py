@@ -15,7 +15,8 @@ added to a model gets its column without a change here:
 
 Written with openpyxl (tables, data validation of ids and choices, number formats,
 header notes with each field's unit); read with python-calamine when installed (fast),
-else openpyxl. Errors name the sheet, the row, the column and the fix.
+else openpyxl. The same sheets as a folder of CSV files (``settings.csv``, ...) are
+read and written too. Errors name the sheet, the row, the column and the fix.
 """
 
 from __future__ import annotations
@@ -120,6 +121,8 @@ def _parse(value, kind: str, where: str, problems: list[Problem]):
     if value is None or (isinstance(value, str) and not value.strip()):
         return None
     if kind == "choice":
+        if isinstance(value, str) and value.strip().isdigit():  # from CSV text
+            return int(value)
         return int(value) if isinstance(value, float) and value.is_integer() else value
     if kind == "str":
         if isinstance(value, float) and value.is_integer():
@@ -443,6 +446,34 @@ def read_instance_workbook(raw: bytes, source: str = "") -> dict:
     except Exception as exc:  # noqa: BLE001 - a damaged or non-xlsx file
         raise InstanceError([Problem("", f"not a readable .xlsx workbook ({exc}); save it "
                                          "from Excel or LibreOffice as .xlsx")], source) from None
+    return instance_from_sheets(sheets, source)
+
+
+def write_instance_folder(inst: Instance, directory: str | Path) -> None:
+    """The same sheets as CSV files (``settings.csv``, ``forces.csv``, ...) in a folder."""
+    from ..io import atomic_write_csv
+
+    for name, (header, rows) in instance_rows(inst).items():
+        atomic_write_csv(Path(directory) / f"{name}.csv", header, rows)
+
+
+def read_instance_folder(directory: str | Path) -> tuple[dict, str]:
+    """The instance dict of a folder of CSV sheets, and a sha256 over its files."""
+    import csv
+    import hashlib
+
+    digest = hashlib.sha256()
+    sheets = {}
+    for path in sorted(Path(directory).glob("*.csv")):
+        raw = path.read_bytes()
+        digest.update(path.name.encode() + b"\0" + raw)
+        text = raw.decode("utf-8-sig")
+        sheets[path.stem] = [list(r) for r in csv.reader(io.StringIO(text))]
+    return instance_from_sheets(sheets, str(directory)), digest.hexdigest()
+
+
+def instance_from_sheets(sheets: dict[str, list[list]], source: str = "") -> dict:
+    """The instance dict of sheets (name -> rows of cell values, header first)."""
     rd = _Reader(sheets, source)
     missing = [s for s in ("settings", "forces", "functions", "costs") if s not in sheets]
     if missing:

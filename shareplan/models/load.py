@@ -144,6 +144,10 @@ def read_instance_data(path: str | Path) -> tuple[Any, str]:
     """The parsed JSON of an instance file and the sha256 of its bytes."""
     path = Path(path)
     source = str(path)
+    if path.is_dir() and (path / "settings.csv").is_file():  # a folder of CSV sheets
+        from ..formats.instance_xlsx import read_instance_folder
+
+        return read_instance_folder(path)
     try:
         size = path.stat().st_size
         if size > MAX_INSTANCE_BYTES:
