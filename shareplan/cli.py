@@ -18,6 +18,7 @@ from .cli_common import (
     protect_pipes,
     solver_options,
 )
+from .reports.options import shadow_option
 from .sweep.command import sweep_cmd
 
 
@@ -38,6 +39,8 @@ def cli():
     \b
     solve INSTANCE            solve and print the plan (see 'solve run --help')
     solve check INSTANCE PLAN verify a plan independently
+    solve template FILE.xlsx  a workbook to fill in (every command reads .xlsx)
+    solve report INSTANCE --html FILE   a board report with charts and a map
     """
 
 
@@ -46,13 +49,17 @@ def cli():
 @solver_options
 @click.option("--out", type=click.Path(dir_okay=False), help="Write the plan JSON here.")
 @click.option("--csv", "csv_dir", type=click.Path(file_okay=False),
-              help="Write units.csv and forces.csv into this directory.")
+              help="Write units.csv, forces.csv and the briefing tables into this directory.")
+@click.option("--xlsx", "xlsx_path", type=click.Path(dir_okay=False),
+              help="Write the plan as a workbook (summary, forces, units, functions, ...).")
 @click.option("--json", "as_json", is_flag=True, help="Print the plan JSON on stdout.")
 @click.option("--quiet", "-q", is_flag=True, help="Print nothing but errors.")
+@shadow_option
 @guarded
-def run_cmd(instance, backend, time_limit, gap, threads, seed, log, out, csv_dir, as_json,
-            quiet):
-    """Solve INSTANCE (a file, or a bundled name such as bch-2013) and print the plan."""
+def run_cmd(instance, backend, time_limit, gap, threads, seed, log, out, csv_dir, xlsx_path,
+            as_json, quiet, shadow_budget):
+    """Solve INSTANCE (a .json or .xlsx file, or a bundled name such as bch-2013) and print
+    the plan as a briefing."""
     from .io import atomic_write_json
     from .models.load import load_instance
     from .solver.run import solve_instance
@@ -61,18 +68,29 @@ def run_cmd(instance, backend, time_limit, gap, threads, seed, log, out, csv_dir
     inst, digest = load_instance(path)
     options = make_options(time_limit, gap, threads, seed, log)
     plan = solve_instance(inst, backend, options, digest=digest)
+    briefing = None
+    if as_json or csv_dir or xlsx_path or not quiet:
+        from .reports.options import briefing_for
+
+        briefing = briefing_for(inst, plan.to_dict(), backend, options, shadow_budget)
     if out:
         atomic_write_json(out, plan.to_dict())
     if csv_dir and plan.has_solution:
-        from .report import write_csv
+        from .report import write_briefing_csv, write_csv
 
         write_csv(plan, csv_dir)
+        write_briefing_csv(briefing, csv_dir)
+    if xlsx_path and plan.has_solution:
+        from .formats.plan_xlsx import write_plan_workbook
+
+        write_plan_workbook(briefing, plan.to_dict(), xlsx_path)
     if as_json:
-        click.echo(json.dumps(plan.to_dict(), indent=2, ensure_ascii=False))
+        click.echo(json.dumps({**plan.to_dict(), "briefing": briefing.as_dict()}, indent=2,
+                              ensure_ascii=False))
     elif not quiet:
         from .report import print_plan
 
-        print_plan(plan)
+        print_plan(plan, briefing)
         click.echo(f"instance file: {path} (sha256 {digest[:12]})")
         _print_warnings(inst)
     elif not plan.has_solution and plan.message:
@@ -196,8 +214,10 @@ def check_cmd(instance, plan_file, as_json, allow_other_instance):
 @click.option("--threads", type=click.IntRange(min=1), default=1, show_default=True)
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--json", "as_json", is_flag=True, help="Results as JSON on stdout.")
+@click.option("--xlsx", "xlsx_path", type=click.Path(dir_okay=False),
+              help="Write the runs and plan differences as a workbook.")
 @guarded
-def compare_cmd(instance, backends, time_limit, gap, threads, seed, as_json):
+def compare_cmd(instance, backends, time_limit, gap, threads, seed, as_json, xlsx_path):
     """Solve INSTANCE on several backends; exit 5 when proven optima disagree."""
     from .analysis import diff_plans, optima_disagree, provenance
     from .models.load import load_instance
@@ -224,6 +244,10 @@ def compare_cmd(instance, backends, time_limit, gap, threads, seed, as_json):
     solved = [p for p in plans if p["status"] in ("optimal", "feasible")]
     base = solved[0] if solved else plans[0]
     diffs = {p["backend"]: diff_plans(base, p).changes for p in solved if p is not base}
+    if xlsx_path:
+        from .formats.tables import write_comparison
+
+        write_comparison(plans, base["backend"], diffs, xlsx_path)
     if as_json:
         click.echo(json.dumps({"instance": inst.name, "instance_sha256": digest,
                                "runs": [{**provenance(p), "bound": p.get("bound"),
@@ -376,6 +400,70 @@ def _read_plan(path: str, strict: bool = False) -> dict:
                                  for e in exc.errors(include_url=False)][:10], path,
                                 "plan") from None
     return plan
+
+
+@cli.command("template")
+@click.argument("file", type=click.Path(dir_okay=False))
+@click.option("--from", "source", metavar="INSTANCE",
+              help="Fill the workbook from this instance (e.g. bch-2013) as an example.")
+@guarded
+def template_cmd(file, source):
+    """Write a workbook to fill in (forces, functions, sites, costs, existing units, policy,
+    settings); solve it with 'solve FILE.xlsx'. With --from, FILE may be a folder: the same
+    sheets as CSV files, which every command reads too."""
+    from .formats.instance_xlsx import write_instance_workbook
+    from .models.load import load_instance
+
+    inst = load_instance(_bundled(source))[0] if source else None
+    if file.lower().endswith(".xlsx"):
+        write_instance_workbook(inst, file)
+    elif inst is not None and not Path(file).suffix:  # a folder of CSV sheets
+        from .formats.instance_xlsx import write_instance_folder
+
+        write_instance_folder(inst, file)
+    else:
+        raise click.UsageError(f"{file}: name a .xlsx file (or, with --from, a folder for "
+                               "CSV sheets)")
+    click.echo(f"wrote {file}" + (f" (from {inst.name})" if inst else " (empty template)"))
+
+
+@cli.command("report")
+@click.argument("instance", type=str)
+@click.argument("plan_file", required=False, type=click.Path(dir_okay=False))
+@click.option("--html", "html_path", required=True, type=click.Path(dir_okay=False),
+              help="Write the board report here (one self-contained file).")
+@solver_options
+@shadow_option
+@guarded
+def report_cmd(instance, plan_file, html_path, backend, time_limit, gap, threads, seed, log,
+               shadow_budget):
+    """A board report of INSTANCE: the briefing, charts and a map, in one HTML file that
+    opens offline. Solves INSTANCE unless PLAN_FILE (from 'solve --out') is given."""
+    from .models.load import load_instance
+    from .reports.html import write_report
+    from .reports.options import briefing_for
+    from .solver.checker import check_plan
+    from .solver.run import solve_instance
+
+    inst, digest = load_instance(_bundled(instance))
+    options = make_options(time_limit, gap, threads, seed, log)
+    if plan_file:
+        plan = _read_plan(plan_file, strict=True)
+        violations = check_plan(inst, plan) if plan.get("status") in ("optimal",
+                                                                        "feasible") else []
+        if violations:
+            click.echo(f"{plan_file}: does not check out against {instance} "
+                       f"({len(violations)} violation(s), e.g. {violations[0]}); no report",
+                       err=True)
+            sys.exit(EXIT_CHECK)
+    else:
+        plan = solve_instance(inst, backend, options, digest=digest).to_dict()
+    briefing = briefing_for(inst, plan, backend, options, shadow_budget)
+    size = write_report(inst, plan, briefing, html_path)
+    click.echo(f"wrote {html_path} ({size / 1024:,.0f} KiB; status {plan['status']})")
+    from .solver.backends.base import Status
+
+    sys.exit(exit_code_for(Status(plan["status"])))
 
 
 cli.add_command(sweep_cmd)

@@ -1,15 +1,19 @@
-"""A plan in the planner's terms: rich tables on the terminal, CSV files for spreadsheets."""
+"""A plan in the planner's terms: the briefing on the terminal (fitted to its width), CSV
+files for spreadsheets, comparisons and diffs."""
 
 from __future__ import annotations
 
 import os
 import sys
+import textwrap
 from pathlib import Path
 
 from rich.console import Console
 from rich.table import Table
 
 from .io import atomic_write_csv
+from .reports.briefing import Briefing
+from .reports.briefing import Table as BriefTable
 from .solver.plan import Plan
 from .text import money as text_money
 
@@ -22,8 +26,9 @@ class _Console(Console):
 
 
 def make_console() -> Console:
-    """Rich console; 120 columns when not a terminal so piped tables stay legible."""
-    return _Console(highlight=False, width=None if sys.stdout.isatty() else 120)
+    """Rich console: the terminal's width, or $COLUMNS, or 120 columns when piped."""
+    width = None if sys.stdout.isatty() or os.environ.get("COLUMNS") else 120
+    return _Console(highlight=False, width=width)
 
 
 def money(value: float | None) -> str:
@@ -37,44 +42,206 @@ def fte(value: float | None) -> str:
     return "-" if value is None else f"{value:,.1f}"
 
 
-def print_plan(plan: Plan, console: Console | None = None) -> None:
-    """Status line, shared units, standalone functions, per-force figures, times."""
+def print_plan(plan: Plan, briefing: Briefing | None = None,
+               console: Console | None = None) -> None:
+    """The plan as a briefing (see :mod:`shareplan.reports.briefing`), fitted to the width.
+
+    Without a briefing (no instance at hand) only the model's figures are printed."""
     con = console or make_console()
-    gap = "-" if plan.gap is None else f"{plan.gap:.2e}"
-    con.print(f"[bold]{plan.instance_name}[/bold]: [bold]{plan.status.value}[/bold] "
-              f"({plan.backend}: {plan.solver.get('name', '')} {plan.solver.get('version', '')})")
-    if plan.message and not plan.explanation:
-        con.print(plan.message)
-    years = f"{plan.horizon_years} year" + ("s" if plan.horizon_years != 1 else "")
-    con.print(f"objective (total cost over {years}): {money(plan.objective)}"
-              f"   bound: {money(plan.bound)}   gap: {gap}")
-    if plan.has_solution:
-        units = Table(title="Shared units", title_justify="left")
-        for col in ("function", "host site", "members", "annual cost", "one-off cost"):
-            units.add_column(col, justify="right" if "cost" in col else "left")
-        for u in plan.units:
-            members = ", ".join(m.force if m.fraction >= 1 - 1e-9 else
-                                f"{m.force} {m.fraction:.0%}" for m in u.members)
-            units.add_row(u.function + (" (existing)" if u.existing else ""), u.site, members,
-                          money(u.annual_cost_gbp), money(u.one_off_cost_gbp))
-        if plan.units:
-            con.print(units)
-        else:
-            con.print("No function is shared: every force runs every function alone.")
-        forces = Table(title=f"Forces (over {years})", title_justify="left")
-        for col in ("force", "baseline", "plan", "savings", "target", "one-off",
-                    "frontline FTE", "floor FTE"):
-            forces.add_column(col, justify="left" if col == "force" else "right")
-        for f in plan.forces:
-            forces.add_row(f.name, money(f.baseline_gbp), money(f.plan_gbp), money(f.savings_gbp),
-                           money(f.target_gbp), money(f.one_off_gbp), fte(f.frontline_fte),
-                           fte(f.floor_fte))
-        con.print(forces)
-    for item in plan.explanation:
-        con.print(f"- {item['message']}")
-    t = plan.times
-    con.print(f"times: build {t.get('build_s', 0):.2f} s, solve {t.get('solve_s', 0):.2f} s, "
-              f"total {t.get('total_s', 0):.2f} s")
+    width = con.width
+    if briefing is None:
+        con.print(f"{plan.instance_name}: {plan.status.value}", markup=False)
+        if plan.message:
+            con.print(plan.message, markup=False)
+        return
+    for line in briefing_lines(briefing, width):
+        con.print(line, markup=False, highlight=False, soft_wrap=True)
+
+
+def briefing_lines(b: Briefing, width: int = 80) -> list[str]:
+    """Every section of the briefing as text lines of at most ``width`` characters.
+
+    Tables that do not fit wrap their text columns, then stack each row as
+    ``label: value`` lines; figures are never cut."""
+    out: list[str] = []
+    out += textwrap.wrap(b.headline, width) or [b.headline]
+    out += textwrap.wrap(b.accounting["text"], width)
+    for msg in b.messages:
+        out += textwrap.wrap(msg, width, initial_indent="- ", subsequent_indent="  ")
+    if b.has_solution:
+        out.append("")
+        out += _section(b.summary, width, key_value=True)
+        for t in b.tables:
+            if not t.rows and t.name in ("units", "unshared", "years"):
+                if t.name == "units":
+                    out += ["", "No function is shared: every force runs every function "
+                            "alone."]
+                continue
+            out.append("")
+            out += _section(t, width)
+    if b.solver is not None:
+        out += ["", b.solver.title, "-" * len(b.solver.title)]
+        rows = {r["figure"].split(" (")[0]: r for r in b.solver.rows}
+        money_of = lambda key: format_value(rows[key]["value"], "gbp")  # noqa: E731
+        out += textwrap.wrap(
+            f"objective (total cost, {b.accounting['horizon_basis']}, local policing "
+            f"included): {money_of('objective')}   bound: {money_of('bound')}   "
+            f"gap: {rows['gap']['value']}", width, subsequent_indent="  ")
+        out += textwrap.wrap(f"times: {rows['times']['value']}", width,
+                             subsequent_indent="  ")
+    return out
+
+
+def format_value(value, kind: str) -> str:
+    """A figure as the briefing prints it (money in GBP with m/k, FTE with 1 dp)."""
+    if kind == "years":
+        return "never" if value is None else ("none" if value == 0 else f"{value:,.1f} y")
+    if value is None:
+        return "-"
+    if kind == "gbp":
+        return money(value)
+    if kind == "fte":
+        return fte(value)
+    if kind == "pct":
+        return f"{value:.2%}".replace(".00%", "%")
+    if kind == "flag":
+        return "yes" if value else ""
+    if isinstance(value, float) and value.is_integer():
+        return f"{value:.0f}"
+    return str(value)
+
+
+def _cells(t: BriefTable) -> list[list[str]]:
+    rows = []
+    for r in t.rows:
+        cells = []
+        for c in t.columns:
+            kind = r.get("kind", "text") if c.kind == "value" else c.kind
+            text = format_value(r.get(c.key), kind)
+            if c.key in ("function_name", "name") and r.get("existing"):
+                text += " (existing)"
+            cells.append(text)
+        rows.append(cells)
+    return rows
+
+
+def _section(t: BriefTable, width: int, key_value: bool = False) -> list[str]:
+    out = [t.title, "-" * min(width, len(t.title))]
+    cells = _cells(t)
+    if key_value:  # figure, value, unit: "figure ..... value  unit"
+        fw = min(max(len(r[0]) for r in cells), width // 2) if cells else 0
+        vw = max((len(r[1]) for r in cells), default=0)
+        for fig, value, unit in cells:
+            line = f"{fig.ljust(fw)}  {value.rjust(vw)}"
+            if len(line) > width:
+                line = f"{fig}\n{' ' * (fw + 2)}{value}"
+            if unit and len(line.split(chr(10))[-1]) + 2 + len(unit) <= width:
+                out += f"{line}  {unit}".split("\n")
+            else:
+                out += line.split("\n")
+                if unit:
+                    pad = " " * (fw + vw + 4 if fw + vw + 4 < width // 2 else 4)
+                    out += textwrap.wrap(unit, width, initial_indent=pad,
+                                         subsequent_indent=pad)
+        return out if t.name == "summary" else out + _note(t, width)
+    return out + _fitted(t, cells, width) + _note(t, width)
+
+
+def _fitted(t: BriefTable, cells: list[list[str]], width: int) -> list[str]:
+    """The table whole if it fits; else its columns in two or three parts (each led by
+    the first column); else one block per row."""
+    grid = _grid(t, cells, width)
+    if grid is not None:
+        return grid
+    rest = list(range(1, len(t.columns)))
+    for parts in (2, 3):
+        size = -(-len(rest) // parts)
+        chunks = [[0, *rest[k:k + size]] for k in range(0, len(rest), size)]
+        grids = [_grid(BriefTable(t.name, t.title, [t.columns[j] for j in chunk], []),
+                       [[r[j] for j in chunk] for r in cells], width) for chunk in chunks]
+        if all(g is not None for g in grids):
+            return [line for k, g in enumerate(grids) for line in ([""] if k else []) + g]
+    return _stacked(t, cells, width)
+
+
+def _note(t: BriefTable, width: int) -> list[str]:
+    return textwrap.wrap(t.note, width, initial_indent="  ", subsequent_indent="  ") \
+        if t.note else []
+
+
+def _grid(t: BriefTable, cells: list[list[str]], width: int) -> list[str] | None:
+    """Columns side by side, text wrapped, numbers whole; None if it cannot fit."""
+    numeric = [c.kind not in ("text",) for c in t.columns]
+    widths = []
+    for k, c in enumerate(t.columns):
+        longest_word = max((len(w) for w in c.label.split()), default=1)
+        values = [len(r[k]) for r in cells]
+        widths.append(max([longest_word, *values]) if numeric[k]
+                      else max([len(c.label), *values]))
+    sep = 2
+    total = lambda: sum(widths) + sep * (len(widths) - 1)  # noqa: E731
+    text_cols = [k for k, n in enumerate(numeric) if not n]
+    while total() > width and text_cols:
+        k = max(text_cols, key=lambda j: widths[j])
+        floor = max(12, max((len(w) for r in cells for w in r[k].split()), default=1))
+        if widths[k] <= floor:
+            text_cols.remove(k)
+            continue
+        widths[k] = max(floor, widths[k] - (total() - width))
+    if total() > width:
+        return None
+
+    def render(row: list[str]) -> list[str]:
+        parts = [textwrap.wrap(v, widths[k]) or [""] if not numeric[k] or len(v) > widths[k]
+                 else [v] for k, v in enumerate(row)]
+        lines = []
+        for j in range(max(len(p) for p in parts)):
+            segs = []
+            for k, p in enumerate(parts):
+                v = p[j] if j < len(p) else ""
+                segs.append(v.rjust(widths[k]) if numeric[k] else v.ljust(widths[k]))
+            lines.append((" " * sep).join(segs).rstrip())
+        return lines
+
+    return render([c.label for c in t.columns]) + ["  ".join("-" * w for w in widths)] + [
+        line for r in cells for line in render(r)]
+
+
+def _stacked(t: BriefTable, cells: list[list[str]], width: int) -> list[str]:
+    """One block per row: the first column as its heading, then label: value pairs."""
+    out = []
+    for r in cells:
+        out += textwrap.wrap(r[0], width) or [""]
+        pairs = [f"{c.label}: {v}" for c, v in zip(t.columns[1:], r[1:])]
+        line = " "
+        for p in pairs:
+            if len(line) + 2 + len(p) > width and line.strip():
+                out.append(line.rstrip())
+                line = " "
+            if len(p) + 2 > width:  # a long text value wraps on its own lines
+                out += textwrap.wrap(p, width, initial_indent="  ", subsequent_indent="    ")
+                continue
+            line += " " + p
+        if line.strip():
+            out.append(line.rstrip())
+    return out
+
+
+def write_briefing_csv(b: Briefing, directory: str | Path) -> list[Path]:
+    """briefing_<table>.csv per briefing table (figures in raw units: GBP, FTE, years) and
+    briefing_columns.csv naming the unit of every column (money says whether discounted)."""
+    directory = Path(directory)
+    paths, units = [], []
+    for t in [b.summary, *b.tables] + ([b.solver] if b.solver else []):
+        path = directory / f"briefing_{t.name}.csv"
+        keys = [c.key for c in t.columns]
+        keys += list(dict.fromkeys(k for r in t.rows for k in r if k not in keys))
+        atomic_write_csv(path, keys, [[r.get(k) for k in keys] for r in t.rows])
+        units += [[t.name, c.key, c.label, c.unit] for c in t.columns]
+        paths.append(path)
+    path = directory / "briefing_columns.csv"
+    atomic_write_csv(path, ["table", "column", "label", "unit"], units)
+    return [*paths, path]
 
 
 def write_csv(plan: Plan, directory: str | Path) -> list[Path]:

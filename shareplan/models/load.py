@@ -108,7 +108,21 @@ _HINTS = {
 
 
 def instance_from_data(data: Any, source: str = "") -> Instance:
-    """Typed instance from parsed JSON; raises InstanceError listing every problem."""
+    """Typed instance from parsed JSON; raises InstanceError listing every problem.
+
+    Data read from a workbook carries ``locs`` (instance path -> sheet, row, column), and
+    its problems name those."""
+    try:
+        return _instance_from_data(data, source)
+    except InstanceError as exc:
+        if not getattr(data, "locs", None):
+            raise
+        from ..formats.instance_xlsx import locate
+
+        raise InstanceError(locate(exc.problems, data.locs), source) from None
+
+
+def _instance_from_data(data: Any, source: str = "") -> Instance:
     if not isinstance(data, dict):
         raise InstanceError([Problem("", "the file must hold one JSON object {...}")], source)
     try:
@@ -175,7 +189,8 @@ _NOT_JSON = (
     (b"%PDF", "a PDF document"),
 )
 _INSTANCE_FIX = ("an instance is one JSON document (the layout 'solve schema' prints; "
-                 "instances/bch-2013.json is an example): write the figures into that layout")
+                 "instances/bch-2013.json is an example), an .xlsx workbook or a folder of "
+                 "CSV sheets laid out as 'solve template' writes them: put the figures there")
 
 
 def _what_file(raw: bytes, path: Path) -> str | None:
@@ -222,6 +237,10 @@ def read_instance_data(path: str | Path) -> tuple[Any, str]:
     """The parsed JSON of an instance file and the sha256 of its bytes."""
     path = Path(path)
     source = str(path)
+    if path.is_dir() and (path / "settings.csv").is_file():  # a folder of CSV sheets
+        from ..formats.instance_xlsx import read_instance_folder
+
+        return read_instance_folder(path)
     try:
         size = path.stat().st_size
         if size > MAX_INSTANCE_BYTES:
@@ -237,6 +256,10 @@ def read_instance_data(path: str | Path) -> tuple[Any, str]:
                             source) from None
     except OSError as exc:
         raise InstanceError([Problem("", f"cannot read: {exc.strerror}")], source) from None
+    if path.suffix.lower() == ".xlsx":  # a workbook (see shareplan.formats.instance_xlsx)
+        from ..formats.instance_xlsx import read_instance_workbook
+
+        return read_instance_workbook(raw, source), hashlib.sha256(raw).hexdigest()
     what = _what_file(raw, path)
     if what:
         raise InstanceError([Problem("", f"this is {what}, not an instance; {_INSTANCE_FIX}")],

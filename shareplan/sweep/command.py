@@ -39,7 +39,7 @@ of the base value (x0.8,x1,x1.2). Repeat for a grid of every combination."""
 @click.option("--one-at-a-time", is_flag=True,
               help="Vary each PATH alone, the others at their base values (not a grid).")
 @click.option("--out", required=True, type=click.Path(dir_okay=False),
-              help="Results table, .csv or .parquet; the journal OUT.journal.jsonl goes "
+              help="Results table, .csv, .parquet or .xlsx; the journal OUT.journal.jsonl goes "
                    "next to it (run the same command again to resume).")
 @click.option("--plot", "plot_path", type=click.Path(dir_okay=False),
               help="Write a PNG: objective and savings against the varied parameter(s).")
@@ -77,8 +77,8 @@ def sweep_cmd(instance, vary_texts, one_at_a_time, out, plot_path, workers, sche
     from .spec import SweepError, prepare
 
     suffix = Path(out).suffix.lower()
-    if suffix not in (".csv", ".parquet"):
-        raise click.UsageError(f"--out {out}: name a .csv or .parquet file")
+    if suffix not in (".csv", ".parquet", ".xlsx"):
+        raise click.UsageError(f"--out {out}: name a .csv, .parquet or .xlsx file")
     if plot_path and Path(plot_path).suffix.lower() != ".png":
         raise click.UsageError(f"--plot {plot_path}: name a .png file")
     path = _bundled(instance)

@@ -6,12 +6,11 @@ Columns, in order: ``scenario``; ``varied`` (one at a time only); one column per
 force, ``pattern`` (e.g. ``custody@wgc[beds+herts]; hr@kempston[beds+cambs+herts]``,
 ``standalone`` when nothing is shared), ``message``, ``error`` and ``run_s``
 (the scenario's own time: load, build, solve). Written atomically; the format
-follows the suffix of the output (.csv or .parquet).
+follows the suffix of the output (.csv, .parquet or .xlsx).
 """
 
 from __future__ import annotations
 
-import io
 import math
 from pathlib import Path
 
@@ -90,18 +89,7 @@ def frame(rows: list[dict], cols: list[str]):
 
 
 def write_table(df, out: str | Path) -> None:
-    """CSV or Parquet by suffix, written atomically (temporary file, fsync, rename)."""
-    from ..io import atomic_write_bytes
+    """CSV, Parquet or an Excel workbook by suffix, written atomically."""
+    from ..formats.tables import write_table as write_by_suffix
 
-    suffix = Path(out).suffix.lower()
-    if suffix == ".csv":
-        atomic_write_bytes(out, df.to_csv(index=False).encode("utf-8"))
-    elif suffix == ".parquet":
-        import pyarrow as pa
-        import pyarrow.parquet as pq
-
-        buf = io.BytesIO()
-        pq.write_table(pa.Table.from_pandas(df, preserve_index=False), buf)
-        atomic_write_bytes(out, buf.getvalue())
-    else:
-        raise ValueError(f"{out}: write .csv or .parquet")
+    write_by_suffix(df, out, sheet="sweep")
