@@ -318,14 +318,27 @@ def test_a_csv_table_given_as_an_instance_is_named_for_what_it_is(tmp_path):
     assert "not valid JSON" not in result.output
 
 
-def test_a_workbook_given_as_an_instance_is_named_for_what_it_is(tmp_path):
+def test_a_broken_workbook_given_as_an_instance_is_named_for_what_it_is(tmp_path):
     path = tmp_path / "instance.xlsx"
     with zipfile.ZipFile(path, "w") as z:
         z.writestr("[Content_Types].xml", "<Types/>")
         z.writestr("xl/workbook.xml", "<workbook/>")
     result = run(path)
     assert result.exit_code == 2
-    assert "Excel workbook" in result.output and "not valid JSON" not in result.output
+    assert ".xlsx workbook" in result.output and "not valid JSON" not in result.output
+
+
+def test_a_workbook_not_laid_out_as_the_template_names_the_missing_sheets(tmp_path):
+    import openpyxl
+
+    path = tmp_path / "budget.xlsx"
+    book = openpyxl.Workbook()
+    book.active["A1"] = "budget"
+    book.save(path)
+    result = run(path)
+    assert result.exit_code == 2
+    assert "sheet 'forces': missing" in result.output and "solve template" in result.output
+    assert "not valid JSON" not in result.output
 
 
 def test_the_bundled_instance_objective_edited_by_1000_is_refused(tmp_path):
