@@ -213,6 +213,8 @@ def resync(inst, plan: dict) -> dict:
     """Make the plan's figures agree with its (edited) units, so only the structural rule fires."""
     fig = recompute(inst, plan)
     for rec in plan["forces"]:
+        rec.pop("yearly_savings_gbp", None)  # optional figures, recomputed when present
+        rec.pop("staff_released_fte", None)
         for key, value in fig["forces"][rec["force"]].items():
             rec[key] = round(value, 3 if key == "frontline_fte" else 2)
     plan["objective"] = fig["objective"]
