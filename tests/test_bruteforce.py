@@ -141,7 +141,7 @@ def make_instance(seed: int) -> dict:
                 row["demand"] = round(rng.uniform(30, 150), 2)
             if rng.random() < 0.5:
                 row["transition_cost_gbp"] = round(rng.uniform(0, 40), 2)
-            if extra.random() < 0.4:
+            if extra.random() < 0.4 and fn.get("mechanism") != "jointly_managed":
                 row["relocation_cost_gbp"] = round(extra.uniform(0, 60), 2)
             if extra.random() < 0.4:
                 row["staff_fte"] = round(extra.uniform(0, 6), 2)
@@ -255,7 +255,8 @@ def _timing_and_mechanism(rng: random.Random, fn: dict, site_ids: list[str]) -> 
         fn["dual_running_years"] = rng.choice([0.5, 1.0, 2.0])
     if rng.random() < 0.25:
         fn["one_off_year"] = rng.choice([1.0, 1.4, 2.0, 3.0])
-    if rng.random() < 0.3:
+    if rng.random() < 0.3 and not fn.get("travel_cost_gbp_per_unit_km") \
+            and not fn.get("arc_cost_gbp"):
         fn["mechanism"] = "jointly_managed"
     if rng.random() < 0.3:
         fn["staff_per_unit"] = round(rng.uniform(0.0, 0.05), 4)
