@@ -253,6 +253,9 @@ class Instance(_Strict):
     description: str = ""
     currency: Literal["GBP"] = "GBP"
     horizon_years: int = Field(5, ge=1, le=100)
+    first_financial_year: int | None = Field(
+        None, ge=1900, le=2200,
+        description="Calendar year in which horizon year 1 begins (2014 = 2014/15); labels only.")
     discount_rate: float = Field(0.0, ge=0, lt=1)
     allocation: Literal["demand", "equal", "key"] = "demand"
     forces: list[Force] = Field(min_length=1)

@@ -49,6 +49,7 @@ class Unit:
     payback_years: float | None = None  # one_off_cost_gbp / saving_per_year_gbp
     sites: list[str] = field(default_factory=list)  # every site of a multi-site unit
     mechanism: str = "co_located"
+    yearly_savings_gbp: list[float] = field(default_factory=list)  # vs members alone, cash
 
 
 @dataclass
@@ -118,8 +119,6 @@ def clean_solution(x: np.ndarray, integer: np.ndarray) -> np.ndarray:
 
 def read_solution(form, x: np.ndarray) -> tuple[list[Unit], list[ForceResult]]:
     """Units and per-force figures from the x of a built formulation (vectorised costing)."""
-    from ..models.network import year_fractions
-
     net = form.net
     inst = net.inst
     n = net.n_forces
@@ -141,7 +140,7 @@ def read_solution(form, x: np.ndarray) -> tuple[list[Unit], list[ForceResult]]:
         np.add.at(frontline, fd.arc_force, fd.officer_delta * (xa - fd.status_quo))
         np.add.at(staff, fd.arc_force, fd.staff_delta * (xa - fd.status_quo))
         for xs, sign in ((xa, -1.0), (fd.status_quo, 1.0)):  # plan's cost, then status quo's
-            _add_yearly(yearly, fd, xs, sign, Y, year_fractions)
+            _add_yearly(yearly, fd, xs, sign, Y)
         for h in np.unique(fd.arc_host[xa > 1e-9]):
             at = np.nonzero((fd.arc_host == h) & (xa > 1e-9))[0]
             forces = fd.arc_force[at]
@@ -177,7 +176,9 @@ def read_solution(form, x: np.ndarray) -> tuple[list[Unit], list[ForceResult]]:
                 go_live_year=float(fd.go_live[h]), saving_per_year_gbp=_r(saving, MONEY_DP),
                 payback_years=_r(unit_one_off / saving, 2) if saving > 0 else None,
                 sites=[fd.hosts[h], *also.get((fd.fn.id, fd.hosts[h]), [])],
-                mechanism=fd.fn.mechanism))
+                mechanism=fd.fn.mechanism,
+                yearly_savings_gbp=[_r(-v, MONEY_DP) for v in
+                                    _unit_year_costs(fd, xa, int(h), Y)[1].sum(axis=0)]))
     forces_out = []
     for i, f in enumerate(inst.forces):
         forces_out.append(ForceResult(
@@ -193,26 +194,29 @@ def read_solution(form, x: np.ndarray) -> tuple[list[Unit], list[ForceResult]]:
     return units, forces_out
 
 
-def _add_yearly(yearly: np.ndarray, fd, xs: np.ndarray, sign: float, Y: int,
-                year_fractions) -> None:
-    """yearly[i, k] += sign * (cost of i's membership xs in year k, relative to alone).
-
-    Relative to alone: frac_k(p_h) (m_a + F_h share_a) - frac_k(g_h) c_si, plus
-    t_a + G_h share_a in year floor(q_h); shares are k_si x_a / sum_j k_sj x_j per unit.
-    """
+def _add_yearly(yearly: np.ndarray, fd, xs: np.ndarray, sign: float, Y: int) -> None:
+    """yearly[i, k] += sign * (cost of i's membership xs in year k, relative to alone)."""
     live = xs > 1e-12
-    if not live.any():
-        return
     for h in np.unique(fd.arc_host[live]):
-        at = np.nonzero((fd.arc_host == h) & live)[0]
-        forces = fd.arc_force[at]
-        keys = fd.key[forces] * xs[at]
-        shares = keys / keys.sum()
-        run = year_fractions(fd.paid_from[h], Y)
-        on = year_fractions(fd.go_live[h], Y)
-        annual = fd.arc_annual[at] * xs[at] + fd.fixed[h] * shares
-        cost = np.outer(annual, run) - np.outer(fd.cost[forces] * xs[at], on)
-        k = int(np.floor(fd.one_off_at[h])) - 1
-        if 0 <= k < Y:
-            cost[:, k] += fd.arc_transition[at] * xs[at] + fd.setup[h] * shares
+        forces, cost = _unit_year_costs(fd, xs, int(h), Y)
         np.add.at(yearly, forces, sign * cost)
+
+
+def _unit_year_costs(fd, xs: np.ndarray, h: int, Y: int) -> tuple[np.ndarray, np.ndarray]:
+    """(members, cost[member, k]): each member's cash cost of the unit at h in year k,
+    relative to running s alone: frac_k(p_h) (m_a + F_h share_a) - frac_k(g_h) c_si, plus
+    t_a + G_h share_a in year floor(q_h); share_a = k_si x_a / sum_j k_sj x_j."""
+    from ..models.network import year_fractions
+
+    at = np.nonzero((fd.arc_host == h) & (xs > 1e-12))[0]
+    forces = fd.arc_force[at]
+    keys = fd.key[forces] * xs[at]
+    shares = keys / keys.sum()
+    run = year_fractions(fd.paid_from[h], Y)
+    on = year_fractions(fd.go_live[h], Y)
+    annual = fd.arc_annual[at] * xs[at] + fd.fixed[h] * shares
+    cost = np.outer(annual, run) - np.outer(fd.cost[forces] * xs[at], on)
+    k = int(np.floor(fd.one_off_at[h])) - 1
+    if 0 <= k < Y:
+        cost[:, k] += fd.arc_transition[at] * xs[at] + fd.setup[h] * shares
+    return forces, cost
