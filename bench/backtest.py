@@ -59,15 +59,11 @@ EXISTING_YEARS = {"armed_policing": 3.0, "scientific_services": 3.0, "major_crim
                   "professional_standards": 3.25}
 
 
-def _recurring_by_year(inst, unit) -> list[float]:
+def _recurring_by_year(unit) -> list[float]:
     """The unit's cash saving in each horizon year with its one-offs added back."""
-    fn = next(f for f in inst.functions if f.id == unit.function)
     out = list(unit.yearly_savings_gbp)
-    paid_from = max(1.0, unit.go_live_year - fn.dual_running_years)
-    when = fn.one_off_year if fn.one_off_year is not None else paid_from
-    k = math.floor(when) - 1
-    if not unit.existing and 0 <= k < len(out):
-        out[k] += unit.one_off_cost_gbp
+    if not unit.existing and unit.one_off_year is not None:
+        out[unit.one_off_year - 1] += unit.one_off_cost_gbp
     return out
 
 
@@ -101,7 +97,7 @@ def figures(data: dict, backend: str = "highs") -> list[dict]:
             for u in plan.units:
                 in_scope = (u.function not in existing) if scope is None else u.function in scope
                 if in_scope:
-                    by_year = _recurring_by_year(inst, u)
+                    by_year = _recurring_by_year(u)
                     model += sum(by_year[k - 1] for k in years)
             live = _live_years(inst, scope or (), years) if scope else 0.0
         ratio = model / published if published else math.nan

@@ -70,6 +70,7 @@ def print_plan(plan: Plan, console: Console | None = None) -> None:
                            money(f.target_gbp), money(f.one_off_gbp), fte(f.frontline_fte),
                            fte(f.floor_fte))
         con.print(forces)
+        print_timing(plan, con)
     for item in plan.explanation:
         con.print(f"- {item['message']}")
     t = plan.times
@@ -91,7 +92,85 @@ def write_csv(plan: Plan, directory: str | Path) -> list[Path]:
                                    "target_gbp", "one_off_gbp", "frontline_fte", "floor_fte"],
                      [[f.force, f.name, f.baseline_gbp, f.plan_gbp, f.savings_gbp, f.target_gbp,
                        f.one_off_gbp, f.frontline_fte, f.floor_fte] for f in plan.forces])
-    return [units_path, forces_path]
+    yearly_path = directory / "yearly.csv"
+    atomic_write_csv(yearly_path, ["force", "year", "label", "savings_gbp_cash"],
+                     [[f.force, k + 1, year_label(plan, k + 1), v] for f in plan.forces
+                      for k, v in enumerate(f.yearly_savings_gbp)])
+    return [units_path, forces_path, yearly_path]
+
+
+def year_label(plan: Plan, k: int) -> str:
+    """'2015/16' for horizon year k (1-based) when the plan knows its first year, else 'y2'."""
+    if plan.first_financial_year is None:
+        return f"y{k}"
+    y = plan.first_financial_year + k - 1
+    return f"{y}/{(y + 1) % 100:02d}"
+
+
+def go_live_label(plan: Plan, point: float) -> str:
+    """A go-live point of the horizon clock in planner words: '2015/16 + 67%' or '2016/17'."""
+    k = int(point)
+    part = point - k
+    return year_label(plan, k) + (f" + {part:.0%}" if part > 1e-9 else "")
+
+
+#: Below this share of the objective a host choice is not worth a planner's attention.
+HOST_CHOICE_NEGLIGIBLE = 1e-3
+
+
+def print_timing(plan: Plan, con: Console) -> None:
+    """Per new shared unit: go-live, saving a year once live, payback, host sensitivity;
+    then each force's savings year by year (cash)."""
+    new = [u for u in plan.units if not u.existing]
+    if new:
+        table = Table(title="New units once live (cash a year, undiscounted)",
+                      title_justify="left")
+        for col in ("function", "how", "goes live", "saves a year", "one-off", "payback",
+                    "host choice"):
+            table.add_column(col, justify="right" if col in ("saves a year", "one-off",
+                                                             "payback") else "left")
+        for u in new:
+            payback = "-" if u.payback_years is None else f"{u.payback_years:.1f} y"
+            if u.next_best_extra_gbp is None:
+                host = "no other candidate site takes these members"
+            elif plan.objective and abs(u.next_best_extra_gbp) < \
+                    HOST_CHOICE_NEGLIGIBLE * abs(plan.objective):
+                host = (f"< 0.1% of objective ({u.next_best_site}: "
+                        f"{money(u.next_best_extra_gbp)} more)")
+            else:
+                host = f"{u.next_best_site}: {money(u.next_best_extra_gbp)} more"
+            how = (f"jointly managed from {u.site}, work stays in each force" if u.mechanism
+                   == "jointly_managed" else "co-located at " + " + ".join(u.sites or [u.site]))
+            table.add_row(u.function, how, go_live_label(plan, u.go_live_year),
+                          money(u.saving_per_year_gbp), money(u.one_off_cost_gbp), payback,
+                          host)
+        con.print(table)
+    if not plan.forces or not plan.forces[0].yearly_savings_gbp:
+        return
+    years = len(plan.forces[0].yearly_savings_gbp)
+    table = Table(title="Savings year by year (cash, undiscounted; one-offs in their year)",
+                  title_justify="left")
+    table.add_column("force")
+    for k in range(1, years + 1):
+        table.add_column(year_label(plan, k), justify="right")
+    table.add_column("total", justify="right")
+    for f in plan.forces:
+        table.add_row(f.name, *(money(v) for v in f.yearly_savings_gbp),
+                      money(sum(f.yearly_savings_gbp)))
+    totals = [sum(f.yearly_savings_gbp[k] for f in plan.forces) for k in range(years)]
+    table.add_row("all forces", *(money(v) for v in totals), money(sum(totals)))
+    one_offs = [0.0] * years
+    for u in new:
+        if u.one_off_year is not None:
+            one_offs[u.one_off_year - 1] += u.one_off_cost_gbp
+    recurring = [t + o for t, o in zip(totals, one_offs)]
+    table.add_row("all: before one-offs", *(money(v) for v in recurring), money(sum(recurring)))
+    con.print(table)
+    staff = sum(f.staff_released_fte for f in plan.forces)
+    if staff:
+        con.print("posts no longer needed once live: police staff "
+                  + ", ".join(f"{f.force} {f.staff_released_fte:,.1f}" for f in plan.forces)
+                  + f" (total {staff:,.1f} FTE); officers return to the front line (above)")
 
 
 def print_comparison(name: str, plans: list[dict], reference: str, diffs: dict,

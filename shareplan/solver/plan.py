@@ -18,6 +18,7 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 
 from .backends.base import Status
+from .host_choice import next_best_host
 
 PLAN_SCHEMA_VERSION = 1
 MONEY_DP = 2
@@ -50,6 +51,9 @@ class Unit:
     sites: list[str] = field(default_factory=list)  # every site of a multi-site unit
     mechanism: str = "co_located"
     yearly_savings_gbp: list[float] = field(default_factory=list)  # vs members alone, cash
+    one_off_year: int | None = None  # horizon year in which its one-offs fall (cash)
+    next_best_site: str | None = None  # the cheapest other host for the same members
+    next_best_extra_gbp: float | None = None  # its extra horizon cost (host_choice.py)
 
 
 @dataclass
@@ -87,6 +91,7 @@ class Plan:
     message: str = ""
     explanation: list[dict] = field(default_factory=list)
     schema_version: int = PLAN_SCHEMA_VERSION
+    first_financial_year: int | None = None  # horizon year 1 begins in this year (labels)
 
     @property
     def has_solution(self) -> bool:
@@ -165,6 +170,7 @@ def read_solution(form, x: np.ndarray) -> tuple[list[Unit], list[ForceResult]]:
                                            MONEY_DP)))
                 shared[i][fd.fn.id] = fd.hosts[h]
             unit_one_off = fd.setup[h] + (fd.arc_transition[at] * xa[at]).sum()
+            alternative = next_best_host(fd, coef, xa, int(h))
             saving = alone.sum() - running.sum() - fd.fixed[h]
             units.append(Unit(
                 function=fd.fn.id, site=fd.hosts[h], members=members,
@@ -178,7 +184,10 @@ def read_solution(form, x: np.ndarray) -> tuple[list[Unit], list[ForceResult]]:
                 sites=[fd.hosts[h], *also.get((fd.fn.id, fd.hosts[h]), [])],
                 mechanism=fd.fn.mechanism,
                 yearly_savings_gbp=[_r(-v, MONEY_DP) for v in
-                                    _unit_year_costs(fd, xa, int(h), Y)[1].sum(axis=0)]))
+                                    _unit_year_costs(fd, xa, int(h), Y)[1].sum(axis=0)],
+                one_off_year=_one_off_year(fd, int(h), Y),
+                next_best_site=alternative[0] if alternative else None,
+                next_best_extra_gbp=_r(alternative[1], MONEY_DP) if alternative else None))
     forces_out = []
     for i, f in enumerate(inst.forces):
         forces_out.append(ForceResult(
@@ -192,6 +201,12 @@ def read_solution(form, x: np.ndarray) -> tuple[list[Unit], list[ForceResult]]:
             staff_released_fte=_r(staff[i], FTE_DP)))
     units.sort(key=lambda u: (u.function, u.site))
     return units, forces_out
+
+
+def _one_off_year(fd, h: int, Y: int) -> int | None:
+    """floor(q_h) when it falls within the horizon, else None."""
+    k = int(np.floor(fd.one_off_at[h]))
+    return k if 1 <= k <= Y else None
 
 
 def _add_yearly(yearly: np.ndarray, fd, xs: np.ndarray, sign: float, Y: int) -> None:
