@@ -48,6 +48,9 @@ FIGURES = [
      ("custody",), (4,), "calibration", "peterboroughtoday.co.uk (c.2015)"),
     ("criminal_justice", "criminal justice unit, over two years (2016/17-2017/18)", 0.654e6,
      ("criminal_justice",), (3, 4), "calibration", "cambridgeshire-pcc.gov.uk"),
+    ("firearms_licensing", "firearms licensing: cost saving of at least 10% from go-live "
+     "(as a share of the members' cost alone, 2016/17)", 0.10, "fl_rate", (3,), "rate input",
+     "vdocuments.site (full business case)"),
     ("headline", "the GBP 23m headline: joint operational and organisational support, four "
      "years (2014/15-2017/18)", 23e6, None, (1, 2, 3, 4), "held out",
      "bedfordtoday.co.uk (Innovation Fund award)"),
@@ -85,7 +88,13 @@ def figures(data: dict, backend: str = "highs") -> list[dict]:
     existing = {e.function for e in inst.existing}
     rows = []
     for key, label, published, scope, years, role, source in FIGURES:
-        if scope == "herts_existing":
+        if scope == "fl_rate":
+            fl = [u for u in plan.units if u.function == "firearms_licensing"]
+            alone = sum(c.standalone_cost_gbp for c in inst.costs
+                        if c.function == "firearms_licensing")
+            model = sum(_recurring_by_year(u)[years[0] - 1] for u in fl) / alone
+            live = 0.0
+        elif scope == "herts_existing":
             model = 0.0
             for u in plan.units:
                 if u.function in EXISTING_YEARS:
@@ -109,6 +118,11 @@ def figures(data: dict, backend: str = "highs") -> list[dict]:
     return rows
 
 
+def _fmt(value: float) -> str:
+    """GBP m for money, a percentage for a rate (figures below 1 are rates)."""
+    return f"{value:.1%}" if abs(value) < 1 else f"£{value / 1e6:.3f}m"
+
+
 def _table(rows: list[dict], markdown: bool) -> str:
     out = []
     if markdown:
@@ -120,10 +134,10 @@ def _table(rows: list[dict], markdown: bool) -> str:
         ok = "yes" if r["within"] else "NO"
         band = f"+-{r['limit']:.0%}"
         if markdown:
-            out.append(f"| {r['figure']} | £{r['published'] / 1e6:.3f}m | £{r['model'] / 1e6:.3f}m "
+            out.append(f"| {r['figure']} | {_fmt(r['published'])} | {_fmt(r['model'])} "
                        f"| {r['ratio']:.2f} | {r['role']} | {ok} ({band}) |")
         else:
-            out.append(f"{r['key']:<17} {r['published'] / 1e6:>8.3f}m {r['model'] / 1e6:>8.3f}m "
+            out.append(f"{r['key']:<18} {_fmt(r['published']):>9} {_fmt(r['model']):>9} "
                        f"{r['ratio']:>6.2f}  {r['role']:<12} {ok} ({band})  {r['figure']}")
     return "\n".join(out)
 
