@@ -388,7 +388,7 @@ def build(rates):
             unit_capacity=rnd(1.25 * D, 100_000), hosts=host_list(sid, D, F),
             provenance={
                 "shareable": f"in the scope of the May 2014 memorandum ({S_MOU})"
-                             + (f"; the Dec 2013 agreement named it too" if sid not in
+                             + ("; the Dec 2013 agreement named it too" if sid not in
                                 ("criminal_justice", "contact_and_control") else
                                 f"; went live in the waves of 2016-17 ({S_OUTCOMES_2016})"),
                 "mechanism": WHY.get(sid, "co-located: one team at the host site; staff who move "
@@ -466,7 +466,7 @@ def build(rates):
             costs.append(row)
 
     existing = []
-    for (sid, name, cpct, opct, host, saving, ssrc, why, also, since) in EXISTING:
+    for (sid, name, cpct, opct, host, saving, ssrc, why, also, _since) in EXISTING:
         A = D_of(cpct)
         C = A + saving
         F = rnd(EXISTING_FIXED_FRACTION * A, 10_000)
@@ -586,7 +586,7 @@ SOURCES = [
 # ---------------------------------------------------------------- calibration
 def initial_rates():
     rates = {}
-    for (sid, _, cpct, _, rate_key, *_rest) in SHAREABLE:
+    for (sid, _, _cpct, _, rate_key, *_rest) in SHAREABLE:
         if rate_key == "ict":
             rates[sid] = round(0.10 * cambs_workforce_share(), 4)
         elif isinstance(rate_key, str):

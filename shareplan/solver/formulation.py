@@ -313,12 +313,11 @@ def _count_member_sets(fd: FunctionData, h: int) -> int:
 
 
 def allocation(ctx: _Ctx) -> None:
-    """Exact share of C_sh = alpha F_sh + G_sh among members by keys: k_si / sum_{j in M} k_sj.
+    """Exact share of C_sh = A_run F_sh + B G_sh among members by keys: k_si / sum_{j in M} k_sj.
 
     Per function, over enumerated member sets when they are few (see
     :func:`allocation_by_sets`), else with McCormick products (:func:`allocation_mccormick`).
     """
-    net = ctx.net
     for fd, x, y in ctx.arcs():
         C = fd.unit_charge
         if not np.any(C[fd.arc_host] > 0) or fd.fn.divisible:
