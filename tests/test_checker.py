@@ -219,11 +219,12 @@ def resync(inst, plan: dict) -> dict:
             rec[key] = round(value, 3 if key == "frontline_fte" else 2)
     plan["objective"] = fig["objective"]
     for unit in plan["units"]:
-        for key in ("annual_cost_gbp", "one_off_cost_gbp", "demand"):
+        for key in ("annual_cost_gbp", "one_off_cost_gbp", "demand", "saving_per_year_gbp"):
             unit.pop(key, None)
         for m in unit["members"]:
             m.pop("annual_gbp", None)
             m.pop("one_off_gbp", None)
+            m.pop("saving_per_year_gbp", None)
     return plan
 
 

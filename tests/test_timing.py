@@ -54,6 +54,19 @@ def test_dual_running_and_one_off_in_its_year(backend):
         assert force(plan, f).one_off_gbp == approx(10)
     (unit,) = units_of(plan, "fin")
     assert unit.payback_years == pytest.approx(20 / 80, abs=0.01)
+    assert unit.yearly_savings_gbp == pytest.approx([-80, -20, 80, 80], abs=0.01)
+    assert unit.one_off_year == 1
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_next_best_host_priced_by_hand(backend):
+    """hA has F = 20, hB F = 25 a year: the unit sits at hA; hB costs 4 x 5 = 20 more."""
+    data = shared_fin()
+    data["functions"][0]["hosts"] = [{"site": "hA"}, {"site": "hB", "fixed_cost_gbp": 25.0}]
+    plan = solve(data, backend)
+    (unit,) = units_of(plan, "fin")
+    assert unit.site == "hA"
+    assert (unit.next_best_site, unit.next_best_extra_gbp) == ("hB", approx(20))
 
 
 @pytest.mark.parametrize("backend", BACKENDS)

@@ -28,6 +28,7 @@ HO_FUNCTIONS = ("Home Office police workforce by function, 31 Mar 2025 (officer 
 #: Pass MAX_KM instead (e.g. ``--max-km 150``) for a distance rule across regions.
 MAX_KM: float | None = None
 MAX_MEMBERS = 4
+FLOOR_SHARE = 0.995  # of today's frontline (see frontline_floor_fte's provenance)
 BCH = Path(__file__).resolve().parents[1] / "instances" / "bch-2013.json"
 #: The BCH calibration, read from the bundled BCH instance: per shareable function the
 #: saving rate r of a full unit (r = 1 - v - F / D), fixed share f = F / D, travel tau,
@@ -35,13 +36,13 @@ BCH = Path(__file__).resolve().parents[1] / "instances" / "bch-2013.json"
 ONE_OFF_YEARS_OF_SAVING = 1.5
 SETUP_SHARE = 0.6
 RELOCATION_SHARE = 0.5
-#: Savings need: Hertfordshire's GBP 30m is 16% of its budget. The part sharing carries:
-#: 2.5% of budget (a sixth of the need), below the BCH derivation (collaboration carried
-#: 8/36 of Hertfordshire's 2011-15 savings: 3.6% of budget), which is infeasible for
-#: Dorset, Gloucestershire, Wiltshire and others (measured; docs/national.md).
+#: Savings need: Hertfordshire's GBP 30m is 16% of its budget. No part planned from other
+#: measures is given, so no force has a target for sharing: with the BCH derivation
+#: (collaboration carried 8/36 of Hertfordshire's 2011-15 savings: 3.6% of budget) the
+#: instance is proven infeasible (Dorset, Gloucestershire, Wiltshire, ...), and at 2.5% of
+#: budget no backend finds a plan within 150 s (docs/national.md). A planner states
+#: savings_from_other_measures_gbp per force to set one.
 NEED_SHARE = 0.16
-SHARING_SHARE_OF_BUDGET = 0.025
-OTHER_SHARE_OF_NEED = 1 - SHARING_SHARE_OF_BUDGET / NEED_SHARE
 LOCAL = [
     ("local_policing", "Local policing (response, neighbourhood, roads)", 0.40,
      "HMIC 2010: working in the community 36% + policing roads 4% (999 calls and tasking are "
@@ -114,23 +115,19 @@ def main(out: str) -> None:
             "id": fid, "name": r["force"], "region": r["region"],
             "lat": float(r["hq_lat_approx"]), "lon": float(r["hq_lon_approx"]),
             "budget_gbp": round(b), "officers_fte": off,
-            "frontline_officers_fte": front, "frontline_floor_fte": front,
+            "frontline_officers_fte": front, "frontline_floor_fte": round(FLOOR_SHARE * front, 1),
             "savings_need_gbp": need,
-            "savings_from_other_measures_gbp": round(OTHER_SHARE_OF_NEED * need, -3),
             "provenance": {
                 "budget_gbp": "ESTIMATE: " + r["source_spend_estimate"].removeprefix("ESTIMATE: "),
                 "officers_fte": "official: " + r["source_workforce"],
                 "frontline_officers_fte": f"DERIVED: officers_fte x (1 - {support_share:.2%}), the "
                     "officer share of the shareable functions (as in bch-2013.json)",
-                "frontline_floor_fte": "the BCH pledge applied to every force: 'safeguard police "
-                    "officer numbers' - no officer leaves the front line (floor = frontline)",
+                "frontline_floor_fte": f"ESTIMATE: {FLOOR_SHARE:.1%} of the frontline. The BCH "
+                    "pledge (floor = frontline) is infeasible nationally with these estimates: a "
+                    "force with fewer officers per GBP than the national average (e.g. Wiltshire) "
+                    "loses officers to any unit, whose officer need is set nationally",
                 "savings_need_gbp": f"ESTIMATE: {NEED_SHARE:.0%} of budget_gbp over 5 years, "
                     "Hertfordshire's GBP 30m as a share of its budget (PCC open letter 2014)",
-                "savings_from_other_measures_gbp": f"ESTIMATE: {OTHER_SHARE_OF_NEED:.1%} of the "
-                    f"need, so that sharing carries {SHARING_SHARE_OF_BUDGET:.1%} of budget (a "
-                    "sixth of the need; NAO 2015: forces took 0-47% of their savings from "
-                    "collaboration of all kinds); the BCH derivation (8/36 of the need) is "
-                    "infeasible for several South West forces; the target is the difference",
                 "lat": "ESTIMATE: " + r["source_hq"].removeprefix("ESTIMATE: "),
                 "lon": "ESTIMATE: approximate HQ longitude (see lat)",
             },
@@ -147,12 +144,17 @@ def main(out: str) -> None:
         D3 = 3 * c["share"] * median_budget  # a three-force unit of median forces
         F = round(c["f"] * D3)
         G = round(SETUP_SHARE * ONE_OFF_YEARS_OF_SAVING * c["r"] * D3)
+        v = round(1 - c["r"] - c["f"], 4)
+        national_D = c["share"] * sum(budgets.values())
+        national_staff = sum(max(0.0, c["share"] * people[f] - c["officer_share"] * officers[f])
+                             for f in budgets)
         functions.append({
             "id": c["id"], "name": c["name"], "shareable": True, "mechanism": c["mechanism"],
             "go_live_year": c["go_live_year"],
             "variable_cost_gbp_per_unit": round(1 - c["r"] - c["f"], 4),
             "travel_cost_gbp_per_unit_km": c["tau"],
-            "officers_per_unit": c["officers_per_unit"], "staff_per_unit": c["staff_per_unit"],
+            "officers_per_unit": float(f"{v * c['officer_share'] * sum(officers.values()) / national_D:.4g}"),
+            "staff_per_unit": float(f"{v * national_staff / national_D:.4g}"),
             "unit_fixed_cost_gbp": F, "unit_setup_cost_gbp": G,
             "min_members": 2, "max_members": MAX_MEMBERS,
             "provenance": {
@@ -162,8 +164,10 @@ def main(out: str) -> None:
                 "variable_cost_gbp_per_unit": f"the BCH calibration: v = 1 - r - f with r = "
                     f"{c['r']:.4f}, f = {c['f']:.4f} ({c['rate_source'][:300]})",
                 "travel_cost_gbp_per_unit_km": "as in bch-2013.json (per GBP of demand per km)",
-                "officers_per_unit": "as in bch-2013.json (officers per GBP of demand)",
-                "staff_per_unit": "as in bch-2013.json (police staff per GBP of demand)",
+                "officers_per_unit": "DERIVED as in bch-2013.json, nationally: v x the 43 "
+                    "forces' officers in the function / their spend on it",
+                "staff_per_unit": "DERIVED as in bch-2013.json, nationally: v x police staff in "
+                    "the function / spend",
                 "unit_fixed_cost_gbp": f"f x D3, D3 = 3 x {c['share']:.2%} x the median force "
                     f"budget (GBP {median_budget / 1e6:.1f}m): a unit's fixed cost as in BCH",
                 "unit_setup_cost_gbp": f"ESTIMATE as in BCH: {SETUP_SHARE:.0%} of "

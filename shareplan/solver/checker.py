@@ -698,8 +698,13 @@ def _unit_expected(data: _Data, u: _Unit) -> tuple[dict, dict[int, dict], dict]:
     unit = {"annual_cost_gbp": data.F(s, h) + sum(c["running"] for c in ch.values()),
             "one_off_cost_gbp": data.G(s, h) + sum(c["transition"] for c in ch.values()),
             "demand": sum(data.d(s, mb.force) * mb.x for mb in u.members)}
+    # saving a year once live: sum_i c_si x_i - annual cost
+    unit["saving_per_year_gbp"] = sum(data.c(s, mb.force) * mb.x for mb in u.members) \
+        - unit["annual_cost_gbp"]
     members = {mb.pos: {"annual_gbp": ch[mb.force]["running"] + ch[mb.force]["fixed"],
-                        "one_off_gbp": ch[mb.force]["transition"] + ch[mb.force]["setup"]}
+                        "one_off_gbp": ch[mb.force]["transition"] + ch[mb.force]["setup"],
+                        "saving_per_year_gbp": data.c(s, mb.force) * mb.x
+                        - ch[mb.force]["running"] - ch[mb.force]["fixed"]}
                for mb in u.members}
     slack = {"demand": 0.0, "gbp": 0.0}
     if data.functions[s].divisible:
