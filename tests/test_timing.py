@@ -200,3 +200,17 @@ def test_checker_catches_wrong_yearly_figures():
     assert {v.rule for v in check_plan(inst, plan)} == {"cost_mismatch"}
     plan["forces"][0]["yearly_savings_gbp"] = [1.0]
     assert {v.rule for v in check_plan(inst, plan)} == {"format"}
+
+
+def test_csv_carries_the_year_by_year_table(tmp_path):
+    """yearly.csv: one row per force and horizon year, the plan's cash savings."""
+    import csv
+
+    from shareplan.report import write_csv
+
+    plan = solve(shared_fin(go_live_year=2.5))
+    paths = write_csv(plan, tmp_path)
+    rows = list(csv.DictReader(open(tmp_path / "yearly.csv", encoding="utf-8")))
+    assert tmp_path / "yearly.csv" in paths and len(rows) == 2 * 4
+    got = [float(r["savings_gbp_cash"]) for r in rows if r["force"] == "A"]
+    assert got == pytest.approx([0, 20, 40, 40], abs=0.01)
