@@ -210,7 +210,8 @@ def test_csv_carries_the_year_by_year_table(tmp_path):
 
     plan = solve(shared_fin(go_live_year=2.5))
     paths = write_csv(plan, tmp_path)
-    rows = list(csv.DictReader(open(tmp_path / "yearly.csv", encoding="utf-8")))
+    with open(tmp_path / "yearly.csv", encoding="utf-8") as fh:
+        rows = list(csv.DictReader(fh))
     assert tmp_path / "yearly.csv" in paths and len(rows) == 2 * 4
     got = [float(r["savings_gbp_cash"]) for r in rows if r["force"] == "A"]
     assert got == pytest.approx([0, 20, 40, 40], abs=0.01)
