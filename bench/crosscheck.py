@@ -10,7 +10,9 @@ forces, 1-3 shareable functions, 1-4 sites, with a random mix of allocation rule
 savings targets, aggregate targets, frontline floors, unit and host capacities,
 divisible functions (without targets), standalone not allowed, existing units
 (fixed or re-optimisable), forbidden partners, opt-outs, must-share, distance
-limits, same-region rules, explicit arc costs, min/max members and max units.
+limits, same-region rules, explicit arc costs, min/max members and max units; go-live
+timing, dual running, one-off years, jointly managed functions, multi-site units,
+relocation costs and police staff.
 
 Each instance is solved on every backend (``ortools-scip`` is ``ortools`` under
 another name and is left out); CP-SAT refuses models with continuous columns
@@ -81,6 +83,13 @@ def features(data: dict) -> list[str]:
         "max units": any("max_units" in f for f in fns),
         "max members": any("max_members" in f for f in fns),
         "discounting": data["discount_rate"] > 0,
+        "go-live later": any(f.get("go_live_year", 1) > 1 for f in fns),
+        "dual running": any(f.get("dual_running_years") for f in fns),
+        "one-off year": any("one_off_year" in f for f in fns),
+        "jointly managed": any(f.get("mechanism") == "jointly_managed" for f in fns),
+        "multi-site units": any("also_sites" in h for f in fns for h in f.get("hosts", [])),
+        "relocation": any(c.get("relocation_cost_gbp") for c in data["costs"]),
+        "police staff": any(c.get("staff_fte") for c in data["costs"]),
     }
     return out + [k for k, v in checks.items() if v]
 

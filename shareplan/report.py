@@ -16,6 +16,7 @@ from .reports.briefing import Briefing
 from .reports.briefing import Table as BriefTable
 from .solver.plan import Plan
 from .text import money as text_money
+from .text import year_label
 
 
 class _Console(Console):
@@ -258,7 +259,11 @@ def write_csv(plan: Plan, directory: str | Path) -> list[Path]:
                                    "target_gbp", "one_off_gbp", "frontline_fte", "floor_fte"],
                      [[f.force, f.name, f.baseline_gbp, f.plan_gbp, f.savings_gbp, f.target_gbp,
                        f.one_off_gbp, f.frontline_fte, f.floor_fte] for f in plan.forces])
-    return [units_path, forces_path]
+    yearly_path = directory / "yearly.csv"
+    atomic_write_csv(yearly_path, ["force", "year", "label", "savings_gbp_cash"],
+                     [[f.force, k + 1, year_label(plan.first_financial_year, k + 1), v]
+                      for f in plan.forces for k, v in enumerate(f.yearly_savings_gbp)])
+    return [units_path, forces_path, yearly_path]
 
 
 def print_comparison(name: str, plans: list[dict], reference: str, diffs: dict,

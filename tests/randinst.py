@@ -30,6 +30,28 @@ def _coords(rng: random.Random) -> tuple[float, float]:
     return round(rng.uniform(51.0, 53.0), 4), round(rng.uniform(-1.5, 1.5), 4)
 
 
+def _timing_and_mechanism(rng: random.Random, fn: dict, site_ids: list[str]) -> None:
+    """Go-live, dual running, one-off timing, jointly managed and multi-site hosts."""
+    if rng.random() < 0.4:
+        fn["go_live_year"] = rng.choice([1.0, 1.67, 2.0, 3.0])
+    if rng.random() < 0.2:
+        fn["dual_running_years"] = rng.choice([0.5, 1.0])
+    if rng.random() < 0.2:
+        fn["one_off_year"] = rng.choice([1.0, 2.0, 2.5])
+    if rng.random() < 0.25 and not fn.get("travel_cost_gbp_per_unit_km") \
+            and not fn.get("arc_cost_gbp"):
+        fn["mechanism"] = "jointly_managed"
+    if rng.random() < 0.3:
+        fn["staff_per_unit"] = rng.choice([1e-6, 3e-6])
+    for spec in fn.get("hosts", []):
+        if rng.random() < 0.25:
+            spec["go_live_year"] = rng.choice([1.0, 2.0])
+        others = [h for h in site_ids if h != spec["site"]]
+        if others and rng.random() < 0.25:
+            spec["also_sites"] = [{"site": rng.choice(others),
+                                   "fixed_cost_gbp": round(rng.uniform(0, 0.5e6), -3)}]
+
+
 def random_instance(rng: random.Random, *, n_forces: int | None = None,
                     n_functions: int | None = None, n_sites: int | None = None) -> dict:
     """A valid random instance dict with mixed options (see module docstring)."""
@@ -79,6 +101,7 @@ def random_instance(rng: random.Random, *, n_forces: int | None = None,
     site_ids = [s["id"] for s in sites]
 
     functions, costs = [], []
+    extra = random.Random(str(rng.getstate()))  # timing/mechanism draws: rng's stream unchanged
     for q in range(k):
         sid = FUNCTION_IDS[q]
         fn: dict[str, Any] = {
@@ -121,6 +144,7 @@ def random_instance(rng: random.Random, *, n_forces: int | None = None,
             fn["arc_cost_gbp"] = {
                 fid: {h: round(rng.uniform(0, 0.5e6), -3) for h in rng.sample(hosts, 1)}
                 for fid in rng.sample(fids, rng.randint(1, n))}
+        _timing_and_mechanism(extra, fn, site_ids)
         functions.append(fn)
         for fid in fids:
             c = round(rng.uniform(1e6, 8e6), -3)
@@ -130,6 +154,10 @@ def random_instance(rng: random.Random, *, n_forces: int | None = None,
             row["officers_fte"] = float(rng.randint(0, 40))
             if rng.random() < 0.5:
                 row["transition_cost_gbp"] = round(rng.uniform(0, 1e6), -3)
+            if extra.random() < 0.3 and fn.get("mechanism") != "jointly_managed":
+                row["relocation_cost_gbp"] = round(extra.uniform(0, 0.5e6), -3)
+            if extra.random() < 0.4:
+                row["staff_fte"] = float(extra.randint(0, 60))
             costs.append(row)
     if rng.random() < 0.5:
         functions.append({"id": "response", "shareable": False})

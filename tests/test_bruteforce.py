@@ -10,9 +10,16 @@ target and the frontline floors; the least total horizon cost is the optimum.
 
 Costs, per force i and function s (alpha = sum_{k=1..Y} (1+r)^-k):
   alone:          alpha c_si
-  in unit s at h: alpha (v_s d_si + a_sih) + t'_si + (alpha F_sh + G'_sh) k_i / sum_{j in unit} k_j
-where a_sih is the explicit arc cost or tau_s d_si dist_ih, t' and G' are 0 where
-an existing unit already sits (sunk), and k is d (demand), 1 (equal) or the key.
+  in unit s at h: alpha c_si + A_run (v_s d_si + a_sih) - A_live c_si + B t'_si
+                  + (A_run F_sh + B G'_sh) k_i / sum_{j in unit} k_j
+where a_sih is the explicit arc cost or tau_s d_si dist_ih (none when s is jointly
+managed; dist to the nearest site of a multi-site unit, whose F adds each site's
+cost), t' and G' are 0 where an existing unit already sits (sunk), t' adds the
+relocation cost when s is co-located and i owns none of the unit's sites, and k is
+d (demand), 1 (equal) or the key. Timing, per host: go-live g, paid from
+p = max(1, g - D), one-offs at q (default p), all 1 at an existing unit;
+A(t) = sum_k (1+r)^-k min(1, max(0, k + 1 - t)), A_run = A(p), A_live = A(g),
+B = (1+r)^-(q - 1).
 baseline_i is the same sum for the status quo (existing units as listed).
 
 Divisible functions (a few seeds, no targets, floors, capacities or partner
@@ -75,6 +82,7 @@ def make_instance(seed: int) -> dict:
                 site["region"] = rng.choice(["east", "west"])
         sites.append(site)
     site_ids = [s["id"] for s in sites]
+    extra = random.Random(seed * 7919 + 1)  # the timing/mechanism draws: other draws unchanged
 
     functions, costs = [], []
     n_share = rng.randint(1, 2)
@@ -123,6 +131,7 @@ def make_instance(seed: int) -> dict:
             fn["arc_cost_gbp"] = {
                 f: {h: round(rng.uniform(0, 30), 2) for h in host_ids if rng.random() < 0.5}
                 for f in fids if rng.random() < 0.6}
+        _timing_and_mechanism(extra, fn, site_ids)
         functions.append(fn)
         for f in fids:
             c = round(rng.uniform(50, 150), 2)
@@ -132,6 +141,10 @@ def make_instance(seed: int) -> dict:
                 row["demand"] = round(rng.uniform(30, 150), 2)
             if rng.random() < 0.5:
                 row["transition_cost_gbp"] = round(rng.uniform(0, 40), 2)
+            if extra.random() < 0.4 and fn.get("mechanism") != "jointly_managed":
+                row["relocation_cost_gbp"] = round(extra.uniform(0, 60), 2)
+            if extra.random() < 0.4:
+                row["staff_fte"] = round(extra.uniform(0, 6), 2)
             costs.append(row)
     functions.append({"id": "loc", "shareable": False})
     for f in fids:
@@ -239,8 +252,52 @@ def make_instance(seed: int) -> dict:
 # ---------------------------------------------------------------- the enumerator
 
 
+def _timing_and_mechanism(rng: random.Random, fn: dict, site_ids: list[str]) -> None:
+    """Go-live, dual running, one-off timing, jointly managed, multi-site hosts (at random)."""
+    if rng.random() < 0.5:
+        fn["go_live_year"] = rng.choice([1.0, 1.5, 2.0, 2.67, 3.0, 4.0])
+    if rng.random() < 0.3:
+        fn["dual_running_years"] = rng.choice([0.5, 1.0, 2.0])
+    if rng.random() < 0.25:
+        fn["one_off_year"] = rng.choice([1.0, 1.4, 2.0, 3.0])
+    if rng.random() < 0.3 and not fn.get("travel_cost_gbp_per_unit_km") \
+            and not fn.get("arc_cost_gbp"):
+        fn["mechanism"] = "jointly_managed"
+    if rng.random() < 0.3:
+        fn["staff_per_unit"] = round(rng.uniform(0.0, 0.05), 4)
+    for spec in fn.get("hosts", []):
+        if rng.random() < 0.3:
+            spec["go_live_year"] = rng.choice([1.0, 2.0, 3.5])
+        others = [h for h in site_ids if h != spec["site"]]
+        if others and rng.random() < 0.3:
+            spec["also_sites"] = [{"site": rng.choice(others),
+                                   "fixed_cost_gbp": round(rng.uniform(0, 60), 2)}]
+
+
 def annuity(years: int, rate: float) -> float:
     return sum((1.0 + rate) ** -k for k in range(1, years + 1))
+
+
+def from_point(years: int, rate: float, start: float) -> float:
+    """A(t) = sum_{k=1..Y} (1+r)^-k min(1, max(0, k + 1 - t)): the horizon from t on."""
+    return sum((1.0 + rate) ** -k * min(1.0, max(0.0, k + 1 - start))
+               for k in range(1, years + 1))
+
+
+def unit_sites(spec: dict) -> list[str]:
+    """The sites a unit runs from: its site, then any further sites."""
+    return [spec["site"]] + [x["site"] for x in spec.get("also_sites", [])]
+
+
+def _spec(data: dict, s: str, h: str) -> dict:
+    fn = next(x for x in data["functions"] if x["id"] == s)
+    return next((sp for sp in fn.get("hosts") or [] if sp["site"] == h), {"site": h})
+
+
+def nearest_km(data: dict, force: dict, s: str, h: str) -> float:
+    """Distance from the force to the nearest site of the unit of s at h."""
+    sites = {x["id"]: x for x in data["sites"]}
+    return min(distance_km(force, sites[x]) for x in unit_sites(_spec(data, s, h)))
 
 
 def distance_km(a: dict, b: dict) -> float:
@@ -261,7 +318,9 @@ def _policy_allows(data: dict, s: str, f: str, h: str) -> bool:
     site = next(x for x in data["sites"] if x["id"] == h)
     limits = policy.get("max_distance_km", {})
     limit = limits.get(s, limits.get("*"))
-    if limit is not None and distance_km(force, site) > limit:
+    fn = next(x for x in data["functions"] if x["id"] == s)
+    co_located = fn.get("mechanism", "co_located") == "co_located"
+    if limit is not None and co_located and nearest_km(data, force, s, h) > limit:
         return False
     if s in policy.get("same_region", []):
         owner = site.get("owner")
@@ -304,7 +363,8 @@ class Function:
         def pick(spec, key, default):
             return spec[key] if spec.get(key) is not None else default
 
-        F = [pick(sp, "fixed_cost_gbp", fn.get("unit_fixed_cost_gbp", 0.0)) for sp in specs]
+        F = [pick(sp, "fixed_cost_gbp", fn.get("unit_fixed_cost_gbp", 0.0))
+             + sum(x["fixed_cost_gbp"] for x in sp.get("also_sites", [])) for sp in specs]
         G = [pick(sp, "setup_cost_gbp", fn.get("unit_setup_cost_gbp", 0.0)) for sp in specs]
         self.K = [pick(sp, "capacity", fn.get("unit_capacity")) for sp in specs]
         self.owner = [fids.index(sites[h]["owner"]) if sites[h].get("owner") else None
@@ -317,7 +377,18 @@ class Function:
                     {fids.index(m) for m in e["members"]}, e.get("reoptimisable", False))
         for h in self.existing:
             G[h] = 0.0  # sunk
-        self.C = [alpha * F[h] + G[h] for h in range(len(self.hosts))]
+        Y, r = data["horizon_years"], data["discount_rate"]
+        a_run, a_live, b = [], [], []
+        for h, sp in enumerate(specs):
+            g = 1.0 if h in self.existing else pick(sp, "go_live_year", fn.get("go_live_year", 1.0))
+            p = 1.0 if h in self.existing else max(1.0, g - fn.get("dual_running_years", 0.0))
+            q = p if fn.get("one_off_year") is None or h in self.existing else fn["one_off_year"]
+            a_run.append(from_point(Y, r, p))
+            a_live.append(from_point(Y, r, g))
+            b.append((1.0 + r) ** -(q - 1.0))
+        self.C = [a_run[h] * F[h] + b[h] * G[h] for h in range(len(self.hosts))]
+        co_located = fn.get("mechanism", "co_located") == "co_located"
+        reloc = [rows[f].get("relocation_cost_gbp", 0.0) for f in fids]
         v = fn.get("variable_cost_gbp_per_unit", 0.0)
         tau = fn.get("travel_cost_gbp_per_unit_km", 0.0)
         arcs = fn.get("arc_cost_gbp") or {}
@@ -338,12 +409,17 @@ class Function:
                         and self.d[i] > self.K[h]):
                     continue
                 explicit = arcs.get(f, {}).get(hid)
-                if explicit is not None:
+                if not co_located:
+                    annual = v * self.d[i]
+                elif explicit is not None:
                     annual = v * self.d[i] + explicit
                 else:
-                    annual = v * self.d[i] + tau * self.d[i] * distance_km(data["forces"][i],
-                                                                           sites[hid])
-                self.arc[i][h] = alpha * annual + (0.0 if member else self.t[i])
+                    annual = v * self.d[i] + tau * self.d[i] * min(
+                        distance_km(data["forces"][i], sites[x]) for x in unit_sites(specs[h]))
+                owns = any(sites[x].get("owner") == f for x in unit_sites(specs[h]))
+                one_off = self.t[i] + (reloc[i] if co_located and not owns else 0.0)
+                self.arc[i][h] = (alpha * self.c[i] + a_run[h] * annual - a_live[h] * self.c[i]
+                                  + (0.0 if member else b[h] * one_off))
         self.alpha = alpha
         self.status_quo = [None] * self.n
         for h, (mem, _) in self.existing.items():
@@ -572,6 +648,11 @@ def test_solvers_match_enumeration(seed, backend):
         assert f.savings_gbp == pytest.approx(got["baseline"][i] - got["plan"][i],
                                               abs=0.021), (where, f)
         assert f.frontline_fte == pytest.approx(got["frontline"][i], abs=2e-3), (where, f)
+        if data["discount_rate"] == 0 and all(fn.get("one_off_year", 1) < data["horizon_years"]
+                                              + 1 for fn in data["functions"]):
+            # cash years add up to the undiscounted horizon saving (each one-off in its year)
+            assert sum(f.yearly_savings_gbp) == pytest.approx(f.savings_gbp, abs=0.05), (
+                where, f)
 
 
 @pytest.mark.skipif(not hasattr(formulation, "MAX_ENUMERATED_SETS"),
@@ -632,6 +713,13 @@ def test_generator_covers_the_options():
         mark("two functions", len(fns) == 2)
         mark("ownerless site", any("owner" not in h for h in data["sites"]))
         mark("4 forces", len(data["forces"]) == 4)
+        mark("go-live later", any(fn.get("go_live_year", 1) > 1 for fn in fns))
+        mark("unit go-live", any("go_live_year" in h for fn in fns for h in fn.get("hosts", [])))
+        mark("dual running", any("dual_running_years" in fn for fn in fns))
+        mark("one-off year", any("one_off_year" in fn for fn in fns))
+        mark("jointly managed", any(fn.get("mechanism") == "jointly_managed" for fn in fns))
+        mark("multi-site", any("also_sites" in h for fn in fns for h in fn.get("hosts", [])))
+        mark("relocation", any("relocation_cost_gbp" in c for c in data["costs"]))
         if want == "optimal" and not any(fn.get("divisible") for fn in fns):
             mark("some sharing", any(h is not None for a in choice for h in a))
             mark("no sharing", all(h is None for a in choice for h in a))
@@ -648,7 +736,8 @@ def test_generator_covers_the_options():
                 "max_distance_km", "same_region", "capacity", "max_units", "max_members",
                 "min_members 1", "min_members 3", "no standalone", "divisible",
                 "two functions", "ownerless site", "4 forces", "some sharing", "no sharing",
-                "targets or floors bind"]:
+                "targets or floors bind", "go-live later", "unit go-live", "dual running",
+                "one-off year", "jointly managed", "multi-site", "relocation"]:
         assert seen.get(key, 0) >= 3, (key, seen)
     assert seen["optimal"] >= 0.5 * len(SEEDS), seen
     assert seen["targets or floors bind"] >= 8, seen

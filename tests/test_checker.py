@@ -213,15 +213,18 @@ def resync(inst, plan: dict) -> dict:
     """Make the plan's figures agree with its (edited) units, so only the structural rule fires."""
     fig = recompute(inst, plan)
     for rec in plan["forces"]:
+        rec.pop("yearly_savings_gbp", None)  # optional figures, recomputed when present
+        rec.pop("staff_released_fte", None)
         for key, value in fig["forces"][rec["force"]].items():
             rec[key] = round(value, 3 if key == "frontline_fte" else 2)
     plan["objective"] = fig["objective"]
     for unit in plan["units"]:
-        for key in ("annual_cost_gbp", "one_off_cost_gbp", "demand"):
+        for key in ("annual_cost_gbp", "one_off_cost_gbp", "demand", "saving_per_year_gbp"):
             unit.pop(key, None)
         for m in unit["members"]:
             m.pop("annual_gbp", None)
             m.pop("one_off_gbp", None)
+            m.pop("saving_per_year_gbp", None)
     return plan
 
 

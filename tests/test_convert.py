@@ -178,17 +178,24 @@ def test_generated_economies_of_scale():
 
 
 def test_national_instance_loads():
+    """The national file carries the BCH functions, mechanisms and go-lives (it is built
+    from bch-2013.json's calibration) and labels every estimate."""
     inst, _ = load_instance(NATIONAL)
+    bch, _ = load_instance(NATIONAL.parent / "bch-2013.json")
     assert len(inst.forces) == 43 and len(inst.sites) == 43
-    shareable = [s for s in inst.functions if s.shareable]
-    assert {s.id for s in shareable} == {
-        "finance", "fleet", "estates", "legal", "hr", "professional_standards", "training",
-        "ict", "firearms_licensing", "custody", "crime_recording"}
+    shareable = {s.id: s for s in inst.functions if s.shareable}
+    existing = {e.function for e in bch.existing}
+    bch_new = {s.id: s for s in bch.functions if s.shareable and s.id not in existing}
+    assert set(shareable) == set(bch_new)
+    for sid, fn in shareable.items():
+        assert (fn.mechanism, fn.go_live_year) == (bch_new[sid].mechanism,
+                                                   bch_new[sid].go_live_year), sid
     assert any(not s.shareable for s in inst.functions)
     assert {h.owner for h in inst.sites} == {f.id for f in inst.forces}
     for f in inst.forces:
-        assert f.savings_target_gbp and f.frontline_floor_fte and f.region
-        for field in ("budget_gbp", "frontline_officers_fte", "frontline_floor_fte",
-                      "savings_target_gbp"):
+        assert f.savings_need_gbp and f.frontline_floor_fte and f.region
+        for field in ("budget_gbp", "frontline_floor_fte", "savings_need_gbp"):
             assert f.provenance[field].startswith("ESTIMATE"), (f.id, field)
+        assert f.provenance["frontline_officers_fte"].startswith("DERIVED"), f.id
+    assert all(c.staff_fte >= 0 for c in inst.costs)
     assert inst.sources

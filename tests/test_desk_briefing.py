@@ -196,8 +196,12 @@ def test_per_force_year_series_become_a_year_table():
     inst, _ = load_instance(TINY)
     plan = solve_instance(inst).to_dict()
     for f in plan["forces"]:
-        f["savings_by_year_gbp"] = [0.0, 50_000.0, 100_000.0]
+        f["yearly_savings_gbp"] = [0.0, 50_000.0, 100_000.0]
     years = make_briefing(inst, plan).table("years")
     assert [c.label for c in years.columns] == ["force", "year 1", "year 2", "year 3"]
+    assert years.title.startswith("Savings year by year (cash")
     assert years.rows[0]["name"] == "North force" and years.rows[0]["3"] == 100_000.0
+    plan["first_financial_year"] = 2014
+    labels = [c.label for c in make_briefing(inst, plan).table("years").columns]
+    assert labels == ["force", "2014/15", "2015/16", "2016/17"]
     assert max(len(line) for line in briefing_lines(make_briefing(inst, plan), 80)) <= 80

@@ -22,51 +22,65 @@ HMIC_2010 = ("HMIC Value for Money 2010 (workforce time by function), "
 HO_FUNCTIONS = ("Home Office police workforce by function, 31 Mar 2025 (officer FTE shares), "
                 "transcribed in github.com/isthisben/cbl-realcrime functions_loader.py")
 
-# Frontline: officer shares (HO 2025) of Local Policing 39.6 + Investigations 15.6 +
-# Public Protection 10.1 + Operational Support 6.1 + Intelligence 3.7 + Road Policing 2.8
-# + Investigative Support 0.3 = 78.2% of officers.
-FRONTLINE_SHARE = 0.782
-FLOOR_SHARE = 0.995  # policy estimate: keep at least 99.5% of today's frontline
-TARGET_SHARE = 0.025  # of annual budget, over 5 years (about a sixth of Herts 16%)
+# Frontline: every officer outside the shareable functions (as in the BCH instance).
 #: Regional rule: a unit serves forces of its host's region only (England and Wales
 #: collaborate by region: regional organised crime units, the Eastern BCH alliance).
 #: Pass MAX_KM instead (e.g. ``--max-km 150``) for a distance rule across regions.
 MAX_KM: float | None = None
 MAX_MEMBERS = 4
-FIXED_OVERHEAD_BUDGET = 35e6  # per-force fixed overhead = what a GBP 35m budget spends on s
-UNIT_FIXED_X = 1.5  # shared unit's annual fixed cost, x one force's fixed overhead
-UNIT_SETUP_X = 1.0  # one-off set-up, x one force's fixed overhead
-TRANSITION_SHARE = 0.05  # one-off joining cost, share of the force's annual cost of s
-
-# id, name, budget share, officer share, marginal-cost factor v/u, travel GBP/unit/km, basis
-FUNCTIONS = [
-    ("finance", "Finance", 0.020, 0.001, 0.95, 50,
-     "HMIC 2010 business support (HR, finance, IT) 11% of workforce time, split ICT 5.5 / HR 3.0 / finance 2.0 / legal 0.5"),
-    ("fleet", "Fleet", 0.025, 0.002, 0.95, 200,
-     "HMIC 2010 operational support (planning, estates, vehicles) 8%: estates 4.0 / fleet 2.5 / planning 1.5 (stays local)"),
-    ("estates", "Estates and facilities", 0.040, 0.001, 0.97, 200,
-     "HMIC 2010 operational support 8% (see fleet)"),
-    ("legal", "Legal services", 0.005, 0.001, 0.95, 50,
-     "HMIC 2010 business support 11% (see finance)"),
-    ("hr", "Human resources", 0.030, 0.008, 0.95, 50,
-     "HMIC 2010 business support 11% (see finance)"),
-    ("professional_standards", "Professional standards", 0.005, 0.013, 0.97, 100,
-     "GUESS: 0.5% of spend (not in the HMIC 2010 split; taken from 'investigating crime')"),
-    ("training", "Training", 0.020, 0.020, 0.95, 200, "HMIC 2010 training 2%"),
-    ("ict", "ICT", 0.055, 0.005, 0.93, 50, "HMIC 2010 business support 11% (see finance)"),
-    ("firearms_licensing", "Firearms licensing", 0.003, 0.002, 0.95, 100,
-     "GUESS: 0.3% of spend (small civilian teams; not in the HMIC 2010 split)"),
-    ("custody", "Custody", 0.030, 0.020, 0.97, 500, "HMIC 2010 holding people in custody 3%"),
-    ("crime_recording", "Crime recording", 0.010, 0.005, 0.95, 50,
-     "ESTIMATE: 1% of spend taken from HMIC 2010 'investigating crime' 13%"),
-]
+FLOOR_SHARE = 0.995  # of today's frontline (see frontline_floor_fte's provenance)
+BCH = Path(__file__).resolve().parents[1] / "instances" / "bch-2013.json"
+#: The BCH calibration, read from the bundled BCH instance: per shareable function the
+#: saving rate r of a full unit (r = 1 - v - F / D), fixed share f = F / D, travel tau,
+#: mechanism, go-live, and the one-off rule (1.5 years of saving, 60% set-up).
+ONE_OFF_YEARS_OF_SAVING = 1.5
+SETUP_SHARE = 0.6
+RELOCATION_SHARE = 0.5
+#: Savings need: Hertfordshire's GBP 30m is 16% of its budget. No part planned from other
+#: measures is given, so no force has a target for sharing: with the BCH derivation
+#: (collaboration carried 8/36 of Hertfordshire's 2011-15 savings: 3.6% of budget) the
+#: instance is proven infeasible (Dorset, Gloucestershire, Wiltshire, ...), and at 2.5% of
+#: budget no backend finds a plan within 150 s (docs/national.md). A planner states
+#: savings_from_other_measures_gbp per force to set one.
+NEED_SHARE = 0.16
 LOCAL = [
-    ("local_policing", "Local policing (response, neighbourhood, roads, 999 calls)", 0.47,
-     "HMIC 2010: working in the community 36% + policing roads 4% + 999 calls and tasking 7%"),
+    ("local_policing", "Local policing (response, neighbourhood, roads)", 0.40,
+     "HMIC 2010: working in the community 36% + policing roads 4% (999 calls and tasking are "
+     "the shareable contact_and_control)"),
     ("other_operational", "Investigation, public protection, specialist and other operational", None,
      "the rest of the budget after the shareable and local-policing shares (HMIC 2010 remainder, "
      "including units already shared such as armed policing and major crime)"),
 ]
+
+
+def bch_calibration() -> list[dict]:
+    """Per shareable new function of the BCH instance: its calibrated figures and sources."""
+    bch = json.loads(BCH.read_text(encoding="utf-8"))
+    existing = {e["function"] for e in bch["existing"]}
+    out = []
+    for fn in bch["functions"]:
+        if not fn.get("shareable", True) or fn["id"] in existing:
+            continue
+        rows = [c for c in bch["costs"] if c["function"] == fn["id"]]
+        D = sum(c["standalone_cost_gbp"] for c in rows)
+        budgets = {f["id"]: f["budget_gbp"] for f in bch["forces"]}
+        people = {c["force"]: c for c in rows}
+        out.append({
+            "id": fn["id"], "name": fn["name"], "mechanism": fn["mechanism"],
+            "go_live_year": fn["go_live_year"],
+            "go_source": fn["provenance"]["go_live_year"],
+            "r": 1 - fn["variable_cost_gbp_per_unit"] - fn["unit_fixed_cost_gbp"] / D,
+            "f": fn["unit_fixed_cost_gbp"] / D,
+            "tau": fn["travel_cost_gbp_per_unit_km"],
+            "share": D / sum(budgets.values()),
+            "officer_share": sum(c["officers_fte"] for c in rows)
+                / sum(f["officers_fte"] for f in bch["forces"]),
+            "rate_source": fn["provenance"]["variable_cost_gbp_per_unit"],
+            "officers_per_unit": fn["officers_per_unit"],
+            "staff_per_unit": fn["staff_per_unit"],
+            "bch_staff": sum(people[f]["staff_fte"] for f in people),
+        })
+    return out
 
 
 def slug(name: str) -> str:
@@ -81,38 +95,39 @@ def main(out: str) -> None:
     with open(DATA / "forces43_workforce_hq_budget.csv", encoding="utf-8") as fh:
         rows = list(csv.DictReader(fh))
     assert len(rows) == 43, len(rows)
-    total_share = sum(f[2] for f in FUNCTIONS)
+    calib = bch_calibration()
+    total_share = sum(c["share"] for c in calib)
     local_share = LOCAL[0][2]
     other_share = 1.0 - total_share - local_share
     budgets = {slug(r["force"]): float(r["est_gross_spend_2014_15_gbp_m"]) * 1e6 for r in rows}
     officers = {slug(r["force"]): float(r["officer_fte_mar2015"]) for r in rows}
+    people = {slug(r["force"]): float(r["officer_fte_mar2015"]) + float(
+        r["police_staff_fte_mar2015"]) + float(r["designated_officer_fte_mar2015"]) for r in rows}
+    support_share = sum(c["officer_share"] for c in calib)
     forces, sites, costs = [], [], []
     for r in rows:
         fid = slug(r["force"])
         b = budgets[fid]
         off = officers[fid]
-        front = round(off * FRONTLINE_SHARE, 1)
+        front = round(off * (1 - support_share), 1)
+        need = round(NEED_SHARE * b, -3)
         forces.append({
             "id": fid, "name": r["force"], "region": r["region"],
             "lat": float(r["hq_lat_approx"]), "lon": float(r["hq_lon_approx"]),
             "budget_gbp": round(b), "officers_fte": off,
-            "frontline_officers_fte": front,
-            "frontline_floor_fte": round(front * FLOOR_SHARE, 1),
-            "savings_target_gbp": round(TARGET_SHARE * b),
+            "frontline_officers_fte": front, "frontline_floor_fte": round(FLOOR_SHARE * front, 1),
+            "savings_need_gbp": need,
             "provenance": {
                 "budget_gbp": "ESTIMATE: " + r["source_spend_estimate"].removeprefix("ESTIMATE: "),
                 "officers_fte": "official: " + r["source_workforce"],
-                "frontline_officers_fte": f"ESTIMATE: {FRONTLINE_SHARE:.1%} of officers_fte, the "
-                    "officer share of Local Policing, Investigations, Public Protection, "
-                    "Operational Support, Intelligence, Road Policing and Investigative Support "
-                    "(Home Office workforce by function 2025, national shares)",
-                "frontline_floor_fte": f"ESTIMATE: policy choice, {FLOOR_SHARE:.1%} of the "
-                    "estimated frontline ('protect frontline officer numbers')",
-                "savings_target_gbp": f"ESTIMATE: {TARGET_SHARE:.1%} of budget_gbp over "
-                    f"{HORIZON} years: Hertfordshire's GBP 30m over five years is 16% of its "
-                    "budget; about a sixth of that is asked of sharing these 11 functions "
-                    "(NAO 2015: forces took 0-47% of their savings from collaboration of all "
-                    "kinds)",
+                "frontline_officers_fte": f"DERIVED: officers_fte x (1 - {support_share:.2%}), the "
+                    "officer share of the shareable functions (as in bch-2013.json)",
+                "frontline_floor_fte": f"ESTIMATE: {FLOOR_SHARE:.1%} of the frontline. The BCH "
+                    "pledge (floor = frontline) is infeasible nationally with these estimates: a "
+                    "force with fewer officers per GBP than the national average (e.g. Wiltshire) "
+                    "loses officers to any unit, whose officer need is set nationally",
+                "savings_need_gbp": f"ESTIMATE: {NEED_SHARE:.0%} of budget_gbp over 5 years, "
+                    "Hertfordshire's GBP 30m as a share of its budget (PCC open letter 2014)",
                 "lat": "ESTIMATE: " + r["source_hq"].removeprefix("ESTIMATE: "),
                 "lon": "ESTIMATE: approximate HQ longitude (see lat)",
             },
@@ -123,56 +138,73 @@ def main(out: str) -> None:
             "provenance": {"lat": "ESTIMATE: " + r["source_hq"].removeprefix("ESTIMATE: "),
                            "lon": "ESTIMATE: approximate (see lat)"},
         })
-    total_officers = sum(officers.values())
+    median_budget = sorted(budgets.values())[len(budgets) // 2]
     functions = []
-    for sid, name, share, oshare, vfac, tau, basis in FUNCTIONS:
-        overhead = share * FIXED_OVERHEAD_BUDGET
-        # marginal workload (GBP m) and officers, national totals -> officers per unit
-        work = sum((share * b - overhead) / 1e6 for b in budgets.values())
-        rho = oshare * total_officers / work
+    for c in calib:
+        D3 = 3 * c["share"] * median_budget  # a three-force unit of median forces
+        F = round(c["f"] * D3)
+        G = round(SETUP_SHARE * ONE_OFF_YEARS_OF_SAVING * c["r"] * D3)
+        v = round(1 - c["r"] - c["f"], 4)
+        national_D = c["share"] * sum(budgets.values())
+        national_staff = sum(max(0.0, c["share"] * people[f] - c["officer_share"] * officers[f])
+                             for f in budgets)
         functions.append({
-            "id": sid, "name": name, "shareable": True,
-            "variable_cost_gbp_per_unit": round(vfac * 1e6),
-            "travel_cost_gbp_per_unit_km": float(tau),
-            "officers_per_unit": round(rho, 4),
-            "unit_fixed_cost_gbp": round(UNIT_FIXED_X * overhead),
-            "unit_setup_cost_gbp": round(UNIT_SETUP_X * overhead),
+            "id": c["id"], "name": c["name"], "shareable": True, "mechanism": c["mechanism"],
+            "go_live_year": c["go_live_year"],
+            "variable_cost_gbp_per_unit": round(1 - c["r"] - c["f"], 4),
+            "travel_cost_gbp_per_unit_km": c["tau"],
+            "officers_per_unit": float(f"{v * c['officer_share'] * sum(officers.values()) / national_D:.4g}"),
+            "staff_per_unit": float(f"{v * national_staff / national_D:.4g}"),
+            "unit_fixed_cost_gbp": F, "unit_setup_cost_gbp": G,
             "min_members": 2, "max_members": MAX_MEMBERS,
             "provenance": {
-                "variable_cost_gbp_per_unit": f"ESTIMATE: a shared unit runs a unit of marginal "
-                    f"workload (GBP 1m of a force's own marginal spend) for {vfac:.0%} of it "
-                    "(scale economies in purchasing and systems); the main saving is the "
-                    "duplicated fixed overhead (see unit_fixed_cost_gbp)",
-                "travel_cost_gbp_per_unit_km": "GUESS: cost per GBP 1m of workload per km "
-                    "between force HQ and host (higher where work is tied to place)",
-                "officers_per_unit": "ESTIMATE: national officers in the function (officer "
-                    "share x officers) per unit of national marginal workload",
-                "unit_fixed_cost_gbp": f"ESTIMATE: {UNIT_FIXED_X} x one force's fixed overhead "
-                    f"(what a GBP {FIXED_OVERHEAD_BUDGET / 1e6:.0f}m budget spends on the "
-                    "function): a shared unit's management and systems",
-                "unit_setup_cost_gbp": f"ESTIMATE: {UNIT_SETUP_X} x one force's fixed overhead, "
-                    "one-off (BCH received GBP 8m Home Office Innovation Fund for its programme)",
+                "mechanism": "as in bch-2013.json (custody and criminal justice jointly managed)",
+                "go_live_year": "the BCH programme's go-live applied to every region: "
+                    + c["go_source"],
+                "variable_cost_gbp_per_unit": f"the BCH calibration: v = 1 - r - f with r = "
+                    f"{c['r']:.4f}, f = {c['f']:.4f} ({c['rate_source'][:300]})",
+                "travel_cost_gbp_per_unit_km": "as in bch-2013.json (per GBP of demand per km)",
+                "officers_per_unit": "DERIVED as in bch-2013.json, nationally: v x the 43 "
+                    "forces' officers in the function / their spend on it",
+                "staff_per_unit": "DERIVED as in bch-2013.json, nationally: v x police staff in "
+                    "the function / spend",
+                "unit_fixed_cost_gbp": f"f x D3, D3 = 3 x {c['share']:.2%} x the median force "
+                    f"budget (GBP {median_budget / 1e6:.1f}m): a unit's fixed cost as in BCH",
+                "unit_setup_cost_gbp": f"ESTIMATE as in BCH: {SETUP_SHARE:.0%} of "
+                    f"{ONE_OFF_YEARS_OF_SAVING:g} years of the saving r D3 (no Innovation Fund "
+                    "outside BCH)",
                 "max_members": "ESTIMATE: units of at most 4 forces (BCH is 3)",
             },
         })
         for r in rows:
             fid = slug(r["force"])
-            c = share * budgets[fid]
-            costs.append({
-                "force": fid, "function": sid, "standalone_cost_gbp": round(c),
-                "demand": round((c - overhead) / 1e6, 4),
-                "officers_fte": round(oshare * officers[fid], 2),
-                "transition_cost_gbp": round(TRANSITION_SHARE * c),
+            cost = c["share"] * budgets[fid]
+            t = (1 - SETUP_SHARE) * ONE_OFF_YEARS_OF_SAVING * c["r"] * cost
+            o = round(c["officer_share"] * officers[fid], 2)
+            row = {
+                "force": fid, "function": c["id"], "standalone_cost_gbp": round(cost),
+                "officers_fte": o,
+                "staff_fte": round(max(0.0, c["share"] * people[fid] - o), 2),
                 "provenance": {
-                    "standalone_cost_gbp": f"ESTIMATE: {share:.1%} of budget ({basis})",
-                    "demand": f"ESTIMATE: GBP m of marginal spend: standalone cost less a fixed "
-                        f"overhead of GBP {overhead / 1e6:.3f}m",
-                    "officers_fte": f"ESTIMATE: {oshare:.1%} of officers (Home Office 2025 "
-                        "support functions 5.8% and criminal justice 2.5%, split by function)",
-                    "transition_cost_gbp": f"ESTIMATE: {TRANSITION_SHARE:.0%} of the annual cost, "
-                        "one-off",
+                    "standalone_cost_gbp": f"ESTIMATE: {c['share']:.2%} of budget, the function's "
+                        "share of the three BCH budgets (bch-2013.json)",
+                    "officers_fte": f"ESTIMATE: {c['officer_share']:.2%} of officers (as in BCH)",
+                    "staff_fte": "DERIVED: the spend share of officers + police staff + designated "
+                        "officers (31 Mar 2015, " + HO_WORKFORCE + ") less the officers",
                 },
-            })
+            }
+            if c["mechanism"] == "co_located":
+                row["transition_cost_gbp"] = round((1 - RELOCATION_SHARE) * t)
+                row["relocation_cost_gbp"] = round(RELOCATION_SHARE * t)
+                row["provenance"]["relocation_cost_gbp"] = (
+                    f"ESTIMATE as in BCH: {RELOCATION_SHARE:.0%} of the member's one-offs, only "
+                    "when its work moves to another force's site")
+            else:
+                row["transition_cost_gbp"] = round(t)
+            row["provenance"]["transition_cost_gbp"] = (
+                f"ESTIMATE as in BCH: {1 - SETUP_SHARE:.0%} of {ONE_OFF_YEARS_OF_SAVING:g} "
+                "years of the member's saving r c")
+            costs.append(row)
     for sid, name, share, basis in LOCAL:
         sh = share if share is not None else other_share
         functions.append({"id": sid, "name": name, "shareable": False,
@@ -187,22 +219,27 @@ def main(out: str) -> None:
         "name": "england-wales-43",
         "description": (
             "The 43 territorial police forces of England and Wales (2014-15 figures): which of "
-            "the 11 support functions of the 2014 Bedfordshire-Cambridgeshire-Hertfordshire "
-            "agreement to share, with whom and at which force HQ, over five years. Workforce "
-            "and locations are public figures; budgets, function costs, economies of scale, "
-            "targets and floors are ESTIMATES (see each provenance and docs/national.md)."),
-        "horizon_years": HORIZON, "discount_rate": 0.0, "allocation": "demand",
+            "the support functions of the 2014 Bedfordshire-Cambridgeshire-Hertfordshire "
+            "memorandum (with control rooms and public contact, and criminal justice) to share, "
+            "with whom and at which force HQ, over five years from 2014/15, with the BCH "
+            "calibration: saving rates, go-live waves, jointly managed custody and criminal "
+            "justice, officers and staff apart, targets as need less other measures. Workforce "
+            "and locations are public figures; budgets, function costs, needs and floors are "
+            "ESTIMATES (see each provenance and docs/national.md)."),
+        "horizon_years": HORIZON, "first_financial_year": 2014, "discount_rate": 0.0,
+        "allocation": "demand",
         "forces": forces, "functions": functions, "sites": sites, "costs": costs,
-        "policy": ({"max_distance_km": {f[0]: MAX_KM for f in FUNCTIONS}} if MAX_KM else
-                   {"same_region": [f[0] for f in FUNCTIONS]}),
+        "policy": ({"max_distance_km": {c["id"]: MAX_KM for c in calib}} if MAX_KM else
+                   {"same_region": [c["id"] for c in calib]}),
         "sources": [
             f"budget_gbp: ESTIMATE, {PAC}, apportioned by total workforce FTE",
             f"officers_fte: {HO_WORKFORCE}",
             f"function shares of spend: {HMIC_2010}",
             f"officer shares by function: {HO_FUNCTIONS}",
-            "savings targets: Hertfordshire PCC open letter 2014 (GBP 30m over five years, 16% "
-            "of budget), borehamwoodtimes.co.uk/opinion/letters/11759334; NAO 2015 (0-47% of "
-            "savings from collaboration)",
+            "savings needs: Hertfordshire PCC open letter 2014 (GBP 30m over five years, 16% "
+            "of budget; GBP 8m of 36m from collaboration), "
+            "borehamwoodtimes.co.uk/opinion/letters/11759334",
+            "calibration, timing and mechanisms: instances/bch-2013.json, bench/backtest.py",
             "scope: BCH memorandum of understanding, May 2014 (feeds.bbci.co.uk/news/uk-england-27397506)",
             "HQ sites and coordinates: ESTIMATE, general knowledge c. 2013-15, approximate (~1 km)",
             ("units within one region" if MAX_KM is None else f"max distance {MAX_KM:g} km")

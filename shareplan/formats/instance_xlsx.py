@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel
+from pydantic_core import to_jsonable_python
 
 from ..models.instance import (
     Cost,
@@ -112,7 +113,7 @@ def _cell(value, kind: str):
     if kind == "ids":
         return ", ".join(value)
     if kind == "json":
-        return json.dumps(value, ensure_ascii=False)
+        return json.dumps(to_jsonable_python(value), ensure_ascii=False)
     return value
 
 
@@ -208,7 +209,8 @@ def instance_rows(inst: Instance) -> dict[str, tuple[list[str], list[list]]]:
                 provenance.append([name, _row_id(name, obj), field_name, source])
             if name == "functions":
                 for h in obj.hosts or []:
-                    hosts.append([obj.id] + [getattr(h, k) for k in Host.model_fields])
+                    hosts.append([obj.id] + [_cell(getattr(h, k), shape(f.annotation))
+                                             for k, f in Host.model_fields.items()])
                 for fid, row_ in (obj.arc_cost_gbp or {}).items():
                     arcs += [[obj.id, fid, site, v] for site, v in row_.items()] or [
                         [obj.id, fid, None, None]]

@@ -61,6 +61,8 @@ def split_instance(inst: Instance, net: Network) -> list[Instance] | None:
             or inst.objective.sense != "min_cost" \
             or any(fn.max_units is not None for fn in inst.functions if fn.shareable):
         return None  # an aggregate target, a max-min objective or a unit count spans groups
+    if any(hs.also_sites for fn in inst.functions for hs in fn.hosts or []):
+        return None  # a multi-site unit's further sites tie their owners' groups together
     groups = _groups(net)
     if len(groups) < 2:
         return None

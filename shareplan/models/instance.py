@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 SCHEMA_VERSION = 1
 
@@ -56,10 +56,49 @@ class Force(_Strict):
     savings_target_gbp: Money | None = Field(
         None, description="T_i: savings required over the whole horizon (undiscounted one-offs)."
     )
+    savings_need_gbp: Money | None = Field(
+        None, description="The force's whole savings need over the horizon (information; "
+                          "savings_target_gbp is what sharing must carry).")
+    savings_from_other_measures_gbp: Money | None = Field(
+        None, description="The part of the need planned from other measures; when both are "
+                          "given and savings_target_gbp is not, the target is the difference.")
     allocation_key: float | None = Field(
         None, gt=0, le=MAX_MONEY, description="k_i under allocation 'key' (default: budget_gbp)."
     )
     provenance: Provenance
+
+    @model_validator(mode="before")
+    @classmethod
+    def _target_from_need(cls, data):
+        """T_i = savings_need_gbp - savings_from_other_measures_gbp when T_i is not given."""
+        if not isinstance(data, dict):
+            return data
+        need, other = data.get("savings_need_gbp"), data.get("savings_from_other_measures_gbp")
+        if not all(isinstance(v, int | float) and not isinstance(v, bool) for v in (need, other)):
+            return data
+        if other > need:
+            raise ValueError(f"savings_from_other_measures_gbp ({other:,.0f}) is more than "
+                             f"savings_need_gbp ({need:,.0f}); lower it or raise the need")
+        target = data.get("savings_target_gbp")
+        if target is None:
+            return {**data, "savings_target_gbp": float(need - other)}
+        if isinstance(target, int | float) and abs(target - (need - other)) > 0.5:
+            raise ValueError(f"savings_target_gbp ({target:,.0f}) must equal savings_need_gbp "
+                             f"- savings_from_other_measures_gbp ({need - other:,.0f}); "
+                             "drop savings_target_gbp or correct one of the three")
+        return data
+
+
+class ExtraSite(_Strict):
+    """A further site a multi-site unit runs from, with that site's own annual cost."""
+
+    site: Id
+    fixed_cost_gbp: Money = Field(0.0, description="Annual cost of running from this site.")
+
+
+#: When a shared unit goes live, in years on the horizon's own clock: 1 = its first day,
+#: 2 = the start of year 2, 2.67 = two thirds into year 2 (1 December of an April year).
+YearPoint = Annotated[float, Field(ge=1, le=101)]
 
 
 class Host(_Strict):
@@ -69,6 +108,12 @@ class Host(_Strict):
     fixed_cost_gbp: Money | None = Field(None, description="F_sh, annual.")
     setup_cost_gbp: Money | None = Field(None, description="G_sh, one-off.")
     capacity: Count | None = Field(None, description="K_sh in demand units; none = unlimited.")
+    go_live_year: YearPoint | None = Field(
+        None, description="g_sh: this unit's go-live (default: the function's go_live_year).")
+    also_sites: list[ExtraSite] = Field(
+        default_factory=list,
+        description="Further sites the unit runs from (a multi-site unit); F_sh adds each "
+                    "site's fixed_cost_gbp and travel is to the nearest of its sites.")
 
 
 class Function(_Strict):
@@ -104,6 +149,24 @@ class Function(_Strict):
     host_must_be_member: bool = Field(
         True, description="A unit at a force-owned site must serve that force."
     )
+    mechanism: Literal["co_located", "jointly_managed"] = Field(
+        "co_located",
+        description="co_located: the work moves to the host (travel, relocation); "
+                    "jointly_managed: the work stays in each force under shared management "
+                    "and systems (no travel, no relocation, no distance rule).")
+    go_live_year: YearPoint = Field(
+        1.0, description="g_s: a shared unit runs and saves from this point of the horizon; "
+                         "before it each member runs the function alone.")
+    dual_running_years: float = Field(
+        0.0, ge=0, le=100,
+        description="D_s: years before go-live in which members pay the unit's running "
+                    "costs as well as their own (parallel running during the change).")
+    one_off_year: YearPoint | None = Field(
+        None, description="q_s: point of the horizon at which one-offs (set-up, transition, "
+                          "relocation) are paid, discounted to then; default: the start "
+                          "of the change, max(1, g - D).")
+    staff_per_unit: Rate = Field(
+        0.0, description="sigma_s: police staff a shared unit needs per demand unit.")
     provenance: Provenance
 
 
@@ -127,7 +190,11 @@ class Cost(_Strict):
     standalone_cost_gbp: Money = Field(description="c_si: annual cost run alone.")
     demand: Count | None = Field(None, description="d_si workload units (default: c_si).")
     officers_fte: Count = Field(0.0, description="o_si: officers working in it today.")
+    staff_fte: Count = Field(0.0, description="e_si: police staff working in it today.")
     transition_cost_gbp: Money = Field(0.0, description="t_si: one-off cost of joining a unit.")
+    relocation_cost_gbp: Money = Field(
+        0.0, description="l_si: one-off cost of moving the work to a unit at a site the force "
+                         "does not own (co_located functions only).")
     provenance: Provenance
 
 
@@ -186,6 +253,9 @@ class Instance(_Strict):
     description: str = ""
     currency: Literal["GBP"] = "GBP"
     horizon_years: int = Field(5, ge=1, le=100)
+    first_financial_year: int | None = Field(
+        None, ge=1900, le=2200,
+        description="Calendar year in which horizon year 1 begins (2014 = 2014/15); labels only.")
     discount_rate: float = Field(0.0, ge=0, lt=1)
     allocation: Literal["demand", "equal", "key"] = "demand"
     forces: list[Force] = Field(min_length=1)
@@ -196,6 +266,11 @@ class Instance(_Strict):
     policy: Policy = Field(default_factory=Policy)
     objective: Objective = Field(default_factory=Objective)
     sources: list[str] = Field(default_factory=list)
+
+    def year_factors(self) -> list[float]:
+        """Discount factor of each horizon year's annual flows: (1+r)^-k, k = 1..Y."""
+        r = self.discount_rate
+        return [(1 + r) ** -k for k in range(1, self.horizon_years + 1)]
 
     @property
     def annuity_factor(self) -> float:

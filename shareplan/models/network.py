@@ -5,6 +5,20 @@ per-force parameters c, d, o, t, k; and the candidate arcs ``A_s ⊆ I × H_s``
 after pruning (opt-outs, maximum distance, regional rules, capacity below a
 single-source force's demand, hosts whose owner cannot be served). Existing
 units are arcs that are always kept, whatever the pruning rules say.
+
+Timing (per host h of s, on the horizon's clock where year k spans [k, k+1)):
+go-live ``g_h`` (the host's, else the function's), dual running ``D_s``, the unit
+is paid from ``p_h = max(1, g_h - D_s)`` and one-offs fall at ``q_h`` (default
+``p_h``). With ``w_k = (1+r)^-k`` and ``frac_k(t) = clip(k + 1 - t, 0, 1)`` (the
+part of year k from t on)::
+
+    A_run_h  = sum_k w_k frac_k(p_h)    (years the unit's running costs are paid)
+    A_live_h = sum_k w_k frac_k(g_h)    (years members no longer run s alone)
+    B_h      = (1+r)^-(q_h - 1)         (one-offs, discounted to when they fall)
+
+Existing units are live from the start (A_run = A_live = alpha, B = 1). With the
+defaults (g = 1, D = 0) all three reduce to the untimed model: alpha, alpha, 1.
+A jointly managed function has no travel and no relocation: its work stays put.
 """
 
 from __future__ import annotations
@@ -25,6 +39,12 @@ def haversine_km(lat1, lon1, lat2, lon2) -> np.ndarray:
     dlmb = np.radians(lon2) - np.radians(lon1)
     a = np.sin(dphi / 2) ** 2 + np.cos(p1) * np.cos(p2) * np.sin(dlmb / 2) ** 2
     return 2 * EARTH_RADIUS_KM * np.arcsin(np.sqrt(np.clip(a, 0.0, 1.0)))
+
+
+def year_fractions(start: float, years: int) -> np.ndarray:
+    """frac_k = clip(k + 1 - start, 0, 1) for k = 1..Y: the part of each year from start on."""
+    k = np.arange(1, years + 1, dtype=float)
+    return np.clip(k + 1 - start, 0.0, 1.0)
 
 
 @dataclass
@@ -54,6 +74,33 @@ class FunctionData:
     arc_transition: np.ndarray  # t_si, 0 for existing members of that unit (sunk)
     existing: list[ExistingUnit] = field(default_factory=list)
     status_quo: np.ndarray | None = None  # per arc: 1.0 if the arc is in an existing unit
+    staff: np.ndarray | None = None  # e_si police staff today
+    go_live: np.ndarray | None = None  # g_h per host
+    paid_from: np.ndarray | None = None  # p_h per host
+    one_off_at: np.ndarray | None = None  # q_h per host
+    a_run: np.ndarray | None = None  # A_run_h per host
+    a_live: np.ndarray | None = None  # A_live_h per host
+    b_one_off: np.ndarray | None = None  # B_h per host
+
+    @property
+    def unit_charge(self) -> np.ndarray:
+        """C_sh = A_run_h F_sh + B_h G_sh: a unit's fixed and set-up costs over the horizon."""
+        return self.a_run * self.fixed + self.b_one_off * self.setup
+
+    def arc_coefficients(self, alpha: float, alone: np.ndarray) -> np.ndarray:
+        """coef_a = A_run m_a - A_live c_si + B t_a + alpha c_si [i may not run s alone].
+
+        ``alone`` is c_si where force i may run s alone, else 0 (its c_si leaves the
+        constant: see formulation._force_constants).
+        """
+        h, i = self.arc_host, self.arc_force
+        return (self.a_run[h] * self.arc_annual - self.a_live[h] * self.cost[i]
+                + alpha * (self.cost[i] - alone[i]) + self.b_one_off[h] * self.arc_transition)
+
+    @property
+    def staff_delta(self) -> np.ndarray:
+        """Police staff posts no longer needed per arc: e_si - sigma_s d_si."""
+        return self.staff[self.arc_force] - self.fn.staff_per_unit * self.demand[self.arc_force]
 
     @property
     def officer_delta(self) -> np.ndarray:
@@ -109,6 +156,9 @@ def build_network(inst: Instance, capacity_prunes: bool = True) -> Network:
         d = np.array([r.demand if r.demand is not None else r.standalone_cost_gbp for r in recs])
         o = np.array([r.officers_fte for r in recs])
         t = np.array([r.transition_cost_gbp for r in recs])
+        staff_today = np.array([r.staff_fte for r in recs])
+        reloc = np.array([r.relocation_cost_gbp for r in recs])
+        co_located = fn.mechanism == "co_located"
         if inst.allocation == "demand":
             k = d.copy()
         elif inst.allocation == "equal":
@@ -126,7 +176,12 @@ def build_network(inst: Instance, capacity_prunes: bool = True) -> Network:
             value = getattr(spec, attr) if spec is not None else None
             return default if value is None else value
 
-        F = np.array([pick(hs, "fixed_cost_gbp", fn.unit_fixed_cost_gbp) for hs in host_specs])
+        F = np.array([pick(hs, "fixed_cost_gbp", fn.unit_fixed_cost_gbp)
+                      + sum(x.fixed_cost_gbp for x in (hs.also_sites if hs else []))
+                      for hs in host_specs])
+        unit_sites = [[h] + [x.site for x in (hs.also_sites if hs else [])]
+                      for h, hs in zip(host_ids, host_specs)]
+        g_h = np.array([pick(hs, "go_live_year", fn.go_live_year) for hs in host_specs], float)
         G = np.array([pick(hs, "setup_cost_gbp", fn.unit_setup_cost_gbp) for hs in host_specs])
         K = np.array([pick(hs, "capacity", fn.unit_capacity) for hs in host_specs], dtype=object)
         K = np.array([np.inf if v is None else float(v) for v in K], dtype=float)
@@ -141,14 +196,16 @@ def build_network(inst: Instance, capacity_prunes: bool = True) -> Network:
                 allowed[i, :] = False
         dist = None
         if H:
-            h_lat = np.array([sites[h].lat if sites[h].lat is not None else np.nan
-                              for h in host_ids])
-            h_lon = np.array([sites[h].lon if sites[h].lon is not None else np.nan
-                              for h in host_ids])
-            dist = haversine_km(forces_lat[:, None], forces_lon[:, None], h_lat[None, :],
-                                h_lon[None, :])
+            dist = np.full((n, H), np.inf)
+            for j, names in enumerate(unit_sites):  # a multi-site unit: its nearest site
+                for h in names:
+                    lat = sites[h].lat if sites[h].lat is not None else np.nan
+                    lon = sites[h].lon if sites[h].lon is not None else np.nan
+                    dist[:, j] = np.fmin(dist[:, j], haversine_km(forces_lat, forces_lon,
+                                                                   lat, lon))
+            dist[np.isinf(dist)] = np.nan
             maxd = policy.max_distance_km.get(fn.id, policy.max_distance_km.get("*"))
-            if maxd is not None:
+            if maxd is not None and co_located:
                 allowed &= dist <= maxd
             if fn.id in same_region:
                 allowed &= np.array([[force_region[i] == site_region[h] for h in range(H)]
@@ -174,10 +231,10 @@ def build_network(inst: Instance, capacity_prunes: bool = True) -> Network:
 
         arc_force, arc_host = np.nonzero(allowed)
         annual = fn.variable_cost_gbp_per_unit * d[arc_force]
-        if dist is not None and fn.travel_cost_gbp_per_unit_km > 0:
+        if dist is not None and fn.travel_cost_gbp_per_unit_km > 0 and co_located:
             annual = annual + fn.travel_cost_gbp_per_unit_km * d[arc_force] * dist[
                 arc_force, arc_host]
-        if fn.arc_cost_gbp:
+        if fn.arc_cost_gbp and co_located:
             empty: dict[str, float] = {}
             explicit = np.array([[row.get(h, np.nan) for h in host_ids] for row in (
                 fn.arc_cost_gbp.get(fid, empty) for fid in force_ids)], dtype=float
@@ -186,16 +243,37 @@ def build_network(inst: Instance, capacity_prunes: bool = True) -> Network:
             annual = np.where(given, fn.variable_cost_gbp_per_unit * d[arc_force] + np.nan_to_num(
                 explicit), annual)
         transition = t[arc_force].astype(float)
+        if co_located:  # relocation where the force owns none of the unit's sites
+            owns = np.zeros((n, H), dtype=bool)
+            for j, names in enumerate(unit_sites):
+                for h in names:
+                    if sites[h].owner:
+                        owns[fidx[sites[h].owner], j] = True
+            transition = transition + np.where(owns[arc_force, arc_host], 0.0,
+                                               reloc[arc_force])
         status_quo = np.zeros(len(arc_force))
         for unit in existing_units:
             in_unit = (arc_host == unit.host) & np.isin(arc_force, unit.members)
             transition[in_unit] = 0.0
             status_quo[in_unit] = 1.0
+        # timing: existing units are live from the start
+        is_existing = np.zeros(H, dtype=bool)
+        is_existing[[u.host for u in existing_units]] = True
+        g_h = np.where(is_existing, 1.0, g_h)
+        p_h = np.where(is_existing, 1.0, np.maximum(1.0, g_h - fn.dual_running_years))
+        q_h = p_h if fn.one_off_year is None else np.where(is_existing, 1.0, fn.one_off_year)
+        w = np.array(inst.year_factors())
+        Y = inst.horizon_years
+        a_run = np.array([w @ year_fractions(p, Y) for p in p_h])
+        a_live = np.array([w @ year_fractions(g, Y) for g in g_h])
+        b = (1.0 + inst.discount_rate) ** -(q_h - 1.0)
         functions.append(FunctionData(
             fn=fn, hosts=host_ids, fixed=F.astype(float), setup=G.astype(float), capacity=K,
             owner=owner, cost=c, demand=d.astype(float), officers=o, key=k,
             arc_force=arc_force, arc_host=arc_host, arc_annual=np.asarray(annual, float),
             arc_transition=transition, existing=existing_units, status_quo=status_quo,
+            staff=staff_today.astype(float), go_live=g_h, paid_from=p_h, one_off_at=np.asarray(
+                q_h, float), a_run=a_run, a_live=a_live, b_one_off=np.asarray(b, float),
         ))
     must_share = {(r.function, fidx[r.force]) for r in policy.must_share}
     return Network(inst, alpha, force_ids, functions, local_cost, shareable_cost, must_share)

@@ -255,6 +255,7 @@ def check_rules(inst: Instance) -> list[Problem]:
                for idx, *_ in unknown.values() if "did you mean '" in problems[idx].message}
     _report_missing_costs(inst, missing, renamed, problems)
 
+    _mechanism_rules(inst, add, sites)
     for label, items in (("forces", inst.forces), ("functions", inst.functions),
                          ("sites", inst.sites), ("costs", inst.costs)):
         for k, obj in enumerate(items):
@@ -372,3 +373,34 @@ def check_warnings(inst: Instance) -> list[Problem]:
                            f"against £{total:,.0f} of spend: the field is in pounds; if "
                            f"£{target:g}m was meant, write {target * 1e6:.0f}"))
     return out
+
+
+def _mechanism_rules(inst: Instance, add, sites: dict) -> None:
+    """Multi-site units name known, distinct sites; a jointly managed function has no
+    travel, explicit arc costs or relocation (its work stays in each force)."""
+    functions = {s.id: s for s in inst.functions}
+    for k, s in enumerate(inst.functions):
+        p = f"functions[{k}]"
+        for j, hh in enumerate(s.hosts or []):
+            names = [hh.site]
+            for m, extra in enumerate(hh.also_sites):
+                where = f"{p}.hosts[{j}].also_sites[{m}].site"
+                if extra.site not in sites:
+                    add(where, f"unknown site '{extra.site}'; use one of the ids in 'sites'")
+                elif extra.site in names:
+                    add(where, f"'{extra.site}' is already a site of this unit; list each "
+                        "site once")
+                names.append(extra.site)
+        if s.mechanism != "jointly_managed":
+            continue
+        if s.travel_cost_gbp_per_unit_km > 0:
+            add(f"{p}.travel_cost_gbp_per_unit_km", "a jointly managed function's work stays "
+                "in each force, so nobody travels: set it to 0 or mechanism 'co_located'")
+        if s.arc_cost_gbp:
+            add(f"{p}.arc_cost_gbp", "a jointly managed function has no cost of serving a "
+                "force from a site: remove it or set mechanism 'co_located'")
+    for k, c in enumerate(inst.costs):
+        fn = functions.get(c.function)
+        if fn is not None and fn.mechanism == "jointly_managed" and c.relocation_cost_gbp > 0:
+            add(f"costs[{k}].relocation_cost_gbp", f"'{c.function}' is jointly managed: its "
+                "work does not move; set it to 0 (put one-off costs in transition_cost_gbp)")

@@ -3,11 +3,14 @@
 One :class:`Briefing` feeds every output (terminal, JSON, CSV, workbook, HTML), so
 they all say the same thing. Money is counted as the model counts it (SPEC section 3):
 
-* ``alpha = sum_{k=1..Y} (1+r)^-k``; horizon figures are ``alpha x annual + one-offs``,
-  i.e. present values at rate ``r`` (cash when ``r = 0``); one-offs fall at the start
-  and are not discounted.
-* a force's savings a year once running: ``(Savings_i + one_off_i) / alpha`` (the plan's
-  horizon savings with its one-offs added back, per year of the annuity);
+* ``alpha = sum_{k=1..Y} (1+r)^-k``; horizon figures are present values at rate ``r``
+  (cash when ``r = 0``) of each year's cost: a unit runs and saves from its go-live,
+  and one-offs are discounted to the year they fall (the start unless the instance
+  times them: ``go_live_year``, ``one_off_year``).
+* a force's savings a year once running: the sum over the new units it joins of its
+  ``saving_per_year_gbp`` (what it paid alone less its running cost and share of the
+  unit's fixed cost, cash, once the unit is live); for a plan without per-member
+  figures, ``(Savings_i + one_off_i) / alpha``;
 * simple payback: ``one_offs / savings a year`` (years, undiscounted).
 * a unit saves ``sum_i c_si x_sih - (F_sh + sum_i m_sih x_sih)`` a year against its
   members running the function alone.
@@ -24,6 +27,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..models.instance import Instance
+from ..text import go_live_label, year_label
+from ..text import money as money_text
 
 #: plan keys that may hold a year-by-year table (a list of row dicts)
 YEAR_KEYS = ("years", "year_by_year", "timeline")
@@ -91,11 +96,22 @@ def accounting(inst: Instance) -> dict:
     else:
         horizon = f"cash, {years}, not discounted"
         text = f"Figures are cash, not discounted (discount rate 0%), over {years}."
-    text += (" One-off costs (set-up of units, transition of members) fall at the start and "
-             "are counted in full, not discounted; they are inside the horizon savings.")
+    timed = any(fn.go_live_year > 1 or fn.one_off_year not in (None, 1) or any(
+        h.go_live_year not in (None, 1) for h in fn.hosts or []) for fn in inst.functions)
+    if timed:
+        one_offs = "in the year they fall, discounted to it, included in horizon figures"
+        text += (" Each unit saves from its go-live; before it each force runs the function "
+                 "alone. One-off costs (set-up, transition, relocation) are counted in the "
+                 "year they fall" + (", discounted to it" if r > 0 else "") +
+                 "; they are inside the horizon savings.")
+    else:
+        one_offs = "at the start, not discounted, included in horizon figures"
+        text += (" One-off costs (set-up of units, transition of members) fall at the start "
+                 "and are counted in full, not discounted; they are inside the horizon "
+                 "savings.")
     return {"currency": inst.currency, "horizon_years": y, "discount_rate": r,
             "annuity_factor": round(alpha, 6), "discounted": r > 0,
-            "one_offs": "at the start, not discounted, included in horizon figures",
+            "one_offs": one_offs,
             "horizon_basis": horizon, "text": text}
 
 
@@ -181,9 +197,37 @@ def _force_names(inst: Instance) -> dict[str, str]:
     return {f.id: f.name or f.id for f in inst.forces}
 
 
-def _money_cols(horizon: str) -> dict[str, str]:
-    return {"horizon": f"GBP, {horizon}", "year": "GBP a year, cash, once running",
-            "one_off": "GBP one-off, cash, at the start"}
+def _money_cols(acc: dict) -> dict[str, str]:
+    when = "at the start" if acc["one_offs"].startswith("at the start") else \
+        "in the year it falls"
+    return {"horizon": f"GBP, {acc['horizon_basis']}", "year": "GBP a year, cash, once running",
+            "one_off": f"GBP one-off, cash, {when}"}
+
+
+#: Below this share of the objective a host choice is not worth a planner's attention.
+HOST_CHOICE_NEGLIGIBLE = 1e-3
+
+
+def _go_live(plan: dict, u: dict) -> str:
+    """The unit's go-live in planner words ('2015/16 + 67%'), '' for an existing unit."""
+    if u.get("existing") or "go_live_year" not in u:
+        return ""
+    return go_live_label(plan.get("first_financial_year"), u["go_live_year"])
+
+
+def _host_choice(plan: dict, u: dict, sites: dict[str, str]) -> str:
+    """How much the host matters: the next-best host and its extra cost over the horizon,
+    flagged when under 0.1% of the objective."""
+    if u.get("existing") or "next_best_extra_gbp" not in u:
+        return ""
+    extra, other = u["next_best_extra_gbp"], u.get("next_best_site")
+    if extra is None or other is None:
+        return "no other site takes these members"
+    where = f"{sites.get(other, other)} {money_text(extra)} more"
+    objective = plan.get("objective") or 0.0
+    if objective and abs(extra) < HOST_CHOICE_NEGLIGIBLE * abs(objective):
+        return f"nearly free (< 0.1% of objective): {where}"
+    return where
 
 
 def _year_table(plan: dict) -> Table | None:
@@ -220,10 +264,14 @@ def _force_year_table(plan: dict) -> Table | None:
         if series:
             years = list(dict.fromkeys(y for v in series.values() for y in v))
             kind = _kind_of(key)
+            first = plan.get("first_financial_year")
+            numbered = all(y.isdigit() for y in years)
             cols = [Column("name", "force", "text")] + [
-                Column(y, f"year {y}", kind, _unit_of(key)) for y in years]
-            return Table("years", f"Year by year: {key.replace('_', ' ')}", cols,
-                         [{"name": n, **v} for n, v in series.items()])
+                Column(y, year_label(first, int(y)) if numbered else f"year {y}", kind,
+                       _unit_of(key)) for y in years]
+            title = ("Savings year by year (cash, undiscounted; one-offs in their year)"
+                     if key == "yearly_savings_gbp" else f"Year by year: {key.replace('_', ' ')}")
+            return Table("years", title, cols, [{"name": n, **v} for n, v in series.items()])
     return None
 
 
@@ -246,7 +294,7 @@ def make_briefing(inst: Instance, plan: dict, shadow_costs: list[dict] | None = 
     ``shadow_costs`` comes from :func:`measure_shadow_costs` (omitted: the section says
     so)."""
     acc = accounting(inst)
-    money = _money_cols(acc["horizon_basis"])
+    money = _money_cols(acc)
     alpha = inst.annuity_factor
     names = _force_names(inst)
     sites = {h.id: _short(h.name) if h.name else h.id for h in inst.sites}
@@ -255,10 +303,19 @@ def make_briefing(inst: Instance, plan: dict, shadow_costs: list[dict] | None = 
     frontline_today = {f.id: f.frontline_officers_fte for f in inst.forces}
     cost = {(c.force, c.function): c.standalone_cost_gbp for c in inst.costs}
 
+    per_member = has and all("saving_per_year_gbp" in m for u in plan.get("units", [])
+                             for m in u["members"])
+    live_saving: dict[str, float] = {}
+    for u in plan.get("units", []) if per_member else []:
+        if not u.get("existing"):
+            for m in u["members"]:
+                live_saving[m["force"]] = live_saving.get(m["force"], 0.0) + \
+                    m["saving_per_year_gbp"]
     forces_rows = []
     for f in plan.get("forces", []) if has else []:
         fid = f["force"]
-        year = (f["savings_gbp"] + f["one_off_gbp"]) / alpha
+        year = live_saving.get(fid, 0.0) if per_member else \
+            (f["savings_gbp"] + f["one_off_gbp"]) / alpha
         target = f.get("target_gbp")
         forces_rows.append({
             "force": fid, "name": names.get(fid, fid),
@@ -322,16 +379,23 @@ def make_briefing(inst: Instance, plan: dict, shadow_costs: list[dict] | None = 
             "existing": bool(u.get("existing")),
             "alone_a_year_gbp": round(alone, 2), "unit_a_year_gbp": u["annual_cost_gbp"],
             "saves_a_year_gbp": round(alone - u["annual_cost_gbp"], 2),
-            "one_off_gbp": u["one_off_cost_gbp"]})
+            "one_off_gbp": u["one_off_cost_gbp"],
+            "goes_live": _go_live(plan, u), "payback_years": u.get("payback_years"),
+            "host_choice": _host_choice(plan, u, sites)})
     tables.append(Table("units", "Shared units", [
         Column("function_name", "function", "text"), Column("host", "host", "text"),
         Column("members", "members", "text"),
         Column("alone_a_year_gbp", "alone", "gbp", money["year"]),
         Column("unit_a_year_gbp", "shared", "gbp", money["year"]),
         Column("saves_a_year_gbp", "saves", "gbp", money["year"]),
-        Column("one_off_gbp", "one-off", "gbp", money["one_off"])], units_rows,
+        Column("one_off_gbp", "one-off", "gbp", money["one_off"]),
+        Column("goes_live", "goes live", "text"),
+        Column("payback_years", "payback", "years", "years: one-off / saves a year"),
+        Column("host_choice", "host choice", "text")], units_rows,
         note="a year: what the members paid running it alone, what the unit costs, the "
-             "difference; existing units are marked '(existing)'"))
+             "difference (cash, once live); payback undiscounted; host choice: the next-best "
+             "host for the same members and its extra horizon cost; existing units are "
+             "marked '(existing)'"))
 
     fn_rows, unshared_rows = [], []
     if has:

@@ -24,6 +24,20 @@ h; ``x0`` the status quo (every existing unit as listed, fraction 1)::
     frontline_i = L_i + sum_units (o_si - rho_s d_si) x_sih - sum_x0 (o_si - rho_s d_si)
     objective  = sum_i plan_i
 
+Timing (models/instance.py): with go-live g_sh, paid from p_sh = max(1, g_sh - D_s)
+and one-offs at q_sh (default p_sh), all 1 at an existing unit, alpha in the plan
+terms above becomes A_run_sh = sum_k (1+r)^-k clip(k+1-p_sh, 0, 1) for the unit's
+running and fixed costs, A_live_sh (the same from g_sh) for the c_si it replaces,
+and one-offs are multiplied by B_sh = (1+r)^-(q_sh-1)::
+
+    coef_sih  = (A_run m_sih - A_live c_si + B t'_sih) x_sih,   C_sh = A_run F_sh + B G'_sh
+
+t' adds the relocation cost l_si when s is co-located and i owns none of the unit's
+sites; jointly managed functions have no travel (m = v d) and no distance rule. F_sh
+adds the fixed cost of each further site of a multi-site unit; distance is to its
+nearest site. yearly_savings_gbp[k] (cash) and staff_released_fte are recomputed
+when a plan reports them.
+
 Money is compared with an absolute tolerance of two pennies (plans round money to
 pennies; a figure's error does not grow with its size), plus 1e-12 |value| of float
 rounding; officers with ``max(1e-3, tol * |value|)`` (plans round FTE to 3 dp).
@@ -126,8 +140,14 @@ class _Data:
         return self.costs[(s, i)].officers_fte - self.functions[s].officers_per_unit * self.d(s, i)
 
     def t(self, s: str, h: str, i: str) -> float:
-        """t'_sih: transition cost, 0 for a listed member of an existing unit at h (sunk)."""
-        return 0.0 if (s, h, i) in self.sunk_arcs else self.costs[(s, i)].transition_cost_gbp
+        """t'_sih: transition cost (plus relocation when s is co-located and i owns none of
+        the unit's sites), 0 for a listed member of an existing unit at h (sunk)."""
+        if (s, h, i) in self.sunk_arcs:
+            return 0.0
+        rec = self.costs[(s, i)]
+        owns = any(self.sites[x].owner == i for x in self.unit_sites(s, h))
+        moves = self.functions[s].mechanism == "co_located" and not owns
+        return rec.transition_cost_gbp + (rec.relocation_cost_gbp if moves else 0.0)
 
     def k(self, s: str, i: str) -> float:
         """k_si: d_si (demand), 1 (equal) or allocation_key, else budget_gbp (key)."""
@@ -156,8 +176,52 @@ class _Data:
         return default if value is None else value
 
     def F(self, s: str, h: str) -> float:
-        """F_sh: the host's fixed_cost_gbp, else the function's unit_fixed_cost_gbp."""
-        return float(self._pick(s, h, "fixed_cost_gbp", self.functions[s].unit_fixed_cost_gbp))
+        """F_sh: the host's fixed_cost_gbp (else the function's unit_fixed_cost_gbp) plus
+        each further site's fixed_cost_gbp."""
+        hh = self.host(s, h)
+        extra = sum(x.fixed_cost_gbp for x in hh.also_sites) if hh is not None else 0.0
+        return float(self._pick(s, h, "fixed_cost_gbp",
+                                self.functions[s].unit_fixed_cost_gbp)) + extra
+
+    def unit_sites(self, s: str, h: str) -> list[str]:
+        """Every site of the unit of s at h: h, then a multi-site unit's further sites."""
+        hh = self.host(s, h)
+        return [h] + ([x.site for x in hh.also_sites] if hh is not None else [])
+
+    def g(self, s: str, h: str) -> float:
+        """g_sh: go-live (host's, else function's); 1 at an existing unit."""
+        if (s, h) in self.existing_hosts:
+            return 1.0
+        return float(self._pick(s, h, "go_live_year", self.functions[s].go_live_year))
+
+    def p(self, s: str, h: str) -> float:
+        """p_sh = max(1, g_sh - D_s): from when the unit's costs are paid."""
+        if (s, h) in self.existing_hosts:
+            return 1.0
+        return max(1.0, self.g(s, h) - self.functions[s].dual_running_years)
+
+    def q(self, s: str, h: str) -> float:
+        """q_sh: when one-offs fall (the function's one_off_year, else p_sh)."""
+        q = self.functions[s].one_off_year
+        return self.p(s, h) if q is None or (s, h) in self.existing_hosts else float(q)
+
+    def share_of_year(self, k: int, start: float) -> float:
+        """The part of horizon year k (1-based) from start on: clip(k + 1 - start, 0, 1)."""
+        return min(1.0, max(0.0, k + 1 - start))
+
+    def A(self, start: float) -> float:
+        """sum_{k=1..Y} (1+r)^-k clip(k + 1 - start, 0, 1)."""
+        r = self.inst.discount_rate
+        return sum((1.0 + r) ** -k * self.share_of_year(k, start)
+                   for k in range(1, self.inst.horizon_years + 1))
+
+    def B(self, s: str, h: str) -> float:
+        """B_sh = (1+r)^-(q_sh - 1)."""
+        return (1.0 + self.inst.discount_rate) ** -(self.q(s, h) - 1.0)
+
+    def staff_delta(self, s: str, i: str) -> float:
+        """Staff posts no longer needed by sharing: e_si - sigma_s d_si."""
+        return self.costs[(s, i)].staff_fte - self.functions[s].staff_per_unit * self.d(s, i)
 
     def G(self, s: str, h: str) -> float:
         """G'_sh: set-up cost (host override, else function default); 0 at an existing host."""
@@ -170,22 +234,30 @@ class _Data:
         value = self._pick(s, h, "capacity", self.functions[s].unit_capacity)
         return math.inf if value is None else float(value)
 
-    def dist(self, i: str, h: str) -> float:
-        """Haversine km from force i to site h; nan when either has no coordinates."""
-        f, site = self.forces[i], self.sites[h]
-        if None in (f.lat, f.lon, site.lat, site.lon):
-            return math.nan
-        return haversine_km(f.lat, f.lon, site.lat, site.lon)
+    def dist(self, i: str, h: str, s: str | None = None) -> float:
+        """Haversine km from force i to site h (to the nearest site of s's unit at h when s
+        is given); nan when no pair has coordinates."""
+        f = self.forces[i]
+        best = math.nan
+        for x in (self.unit_sites(s, h) if s is not None else [h]):
+            site = self.sites[x]
+            if None in (f.lat, f.lon, site.lat, site.lon):
+                continue
+            km = haversine_km(f.lat, f.lon, site.lat, site.lon)
+            best = km if math.isnan(best) else min(best, km)
+        return best
 
     def m(self, s: str, i: str, h: str) -> float:
         """m_sih = v_s d_si + a_sih (explicit arc cost) or tau_s d_si dist_ih (when tau_s > 0)."""
         fn = self.functions[s]
         run = fn.variable_cost_gbp_per_unit * self.d(s, i)
+        if fn.mechanism == "jointly_managed":
+            return run  # the work stays in each force: no travel
         explicit = (fn.arc_cost_gbp or {}).get(i, {}).get(h)
         if explicit is not None:
             return run + explicit
         if fn.travel_cost_gbp_per_unit_km > 0:
-            return run + fn.travel_cost_gbp_per_unit_km * self.d(s, i) * self.dist(i, h)
+            return run + fn.travel_cost_gbp_per_unit_km * self.d(s, i) * self.dist(i, h, s)
         return run
 
     def site_region(self, h: str) -> str | None:
@@ -348,8 +420,8 @@ def _check_arc(data: _Data, u: _Unit, mb: _Member, out: _Out) -> None:
     if any(r.force == i and r.function == s for r in policy.opt_outs):
         out.add("opt_out", where, f"{i} opts out of {s}, yet is in the {s} unit at {h}")
     maxd = policy.max_distance_km.get(s, policy.max_distance_km.get("*"))
-    if maxd is not None:
-        dist = data.dist(i, h)
+    if maxd is not None and data.functions[s].mechanism == "co_located":
+        dist = data.dist(i, h, s)
         if math.isnan(dist):
             out.add("max_distance", where, f"{s} has a {maxd:,.1f} km limit, but {i} or {h} "
                     "has no coordinates")
@@ -553,9 +625,11 @@ def _unit_charges(data: _Data, s: str, h: str, xs: dict[str, float]) -> dict[str
     for i, x in xs.items():
         share = data.k(s, i) * x / weight if weight > 0 else 0.0
         m = data.m(s, i, h)
+        a_run, a_live, b = data.A(data.p(s, h)), data.A(data.g(s, h)), data.B(s, h)
         out[i] = {"running": m * x, "fixed": data.F(s, h) * share,
                   "setup": data.G(s, h) * share, "transition": data.t(s, h, i) * x,
-                  "coef": (data.alpha * (m - data.c(s, i)) + data.t(s, h, i)) * x}
+                  "coef": (a_run * m - a_live * data.c(s, i) + b * data.t(s, h, i)) * x,
+                  "a_run": a_run, "b": b}
     return out
 
 
@@ -567,9 +641,9 @@ def _add_unit(data: _Data, figs: dict[str, _Figures], s: str, h: str, xs: dict[s
     Existing unit (baseline): baseline_i += cost_i, frontline_i -= (o - rho d) x0.
     """
     divisible = data.functions[s].divisible
-    C = data.alpha * data.F(s, h) + data.G(s, h)
+    C = data.A(data.p(s, h)) * data.F(s, h) + data.B(s, h) * data.G(s, h)
     for i, ch in _unit_charges(data, s, h, xs).items():
-        cost = ch["coef"] + data.alpha * ch["fixed"] + ch["setup"]
+        cost = ch["coef"] + ch["a_run"] * ch["fixed"] + ch["b"] * ch["setup"]
         fig = figs[i]
         if baseline:
             fig.baseline += cost
@@ -631,12 +705,17 @@ def _unit_expected(data: _Data, u: _Unit) -> tuple[dict, dict[int, dict], dict]:
     unit = {"annual_cost_gbp": data.F(s, h) + sum(c["running"] for c in ch.values()),
             "one_off_cost_gbp": data.G(s, h) + sum(c["transition"] for c in ch.values()),
             "demand": sum(data.d(s, mb.force) * mb.x for mb in u.members)}
+    # saving a year once live: sum_i c_si x_i - annual cost
+    unit["saving_per_year_gbp"] = sum(data.c(s, mb.force) * mb.x for mb in u.members) \
+        - unit["annual_cost_gbp"]
     members = {mb.pos: {"annual_gbp": ch[mb.force]["running"] + ch[mb.force]["fixed"],
-                        "one_off_gbp": ch[mb.force]["transition"] + ch[mb.force]["setup"]}
+                        "one_off_gbp": ch[mb.force]["transition"] + ch[mb.force]["setup"],
+                        "saving_per_year_gbp": data.c(s, mb.force) * mb.x
+                        - ch[mb.force]["running"] - ch[mb.force]["fixed"]}
                for mb in u.members}
     slack = {"demand": 0.0, "gbp": 0.0}
     if data.functions[s].divisible:
-        C = data.alpha * data.F(s, h) + data.G(s, h)
+        C = data.A(data.p(s, h)) * data.F(s, h) + data.B(s, h) * data.G(s, h)
         slack = {"demand": FRACTION_SLACK * unit["demand"],
                  "gbp": FRACTION_SLACK * sum(abs(c["running"]) + abs(c["transition"]) + C
                                              for c in ch.values())}
@@ -709,6 +788,65 @@ def _check_floors(data: _Data, figs: dict[str, _Figures], tol: float, out: _Out)
                     f"frontline officers against a floor of {floor:,.1f}")
 
 
+def _membership_by_year(data: _Data, s: str, h: str, xs: dict[str, float]) -> dict[str, list]:
+    """Per member i, its cash cost in each year k relative to running s alone:
+    clip(k+1-p) (m x + F share) - clip(k+1-g) c x, plus t' x + G' share in year floor(q)."""
+    Y = data.inst.horizon_years
+    p, g, q = data.p(s, h), data.g(s, h), data.q(s, h)
+    out = {}
+    for i, ch in _unit_charges(data, s, h, xs).items():
+        row = []
+        for k in range(1, Y + 1):
+            cost = (data.share_of_year(k, p) * (ch["running"] + ch["fixed"])
+                    - data.share_of_year(k, g) * data.c(s, i) * xs[i])
+            if math.floor(q) == k:
+                cost += ch["transition"] + ch["setup"]
+            row.append(cost)
+        out[i] = row
+    return out
+
+
+def _yearly_and_staff(data: _Data, units: list[_Unit]) -> tuple[dict, dict]:
+    """yearly_i[k] = status quo's cost in year k - plan's (cash); staff_i = sum (e - sigma d)
+    (x - x0)."""
+    Y = data.inst.horizon_years
+    yearly = {i: [0.0] * Y for i in data.forces}
+    staff = {i: 0.0 for i in data.forces}
+    groups = [(e.function, e.site, {m: 1.0 for m in e.members}, 1.0) for e in data.inst.existing]
+    for u in units:
+        xs: dict[str, float] = {}
+        for mb in u.members:
+            xs[mb.force] = xs.get(mb.force, 0.0) + mb.x
+        groups.append((u.function, u.site, xs, -1.0))
+    for s, h, xs, sign in groups:
+        for i, row in _membership_by_year(data, s, h, xs).items():
+            yearly[i] = [a + sign * b for a, b in zip(yearly[i], row)]
+            staff[i] -= sign * data.staff_delta(s, i) * xs[i]
+    return yearly, staff
+
+
+def _check_yearly(data: _Data, units: list[_Unit], reported: dict[str, dict], tol: float,
+                  out: _Out) -> None:
+    """yearly_savings_gbp and staff_released_fte, where reported, equal their recomputation."""
+    if not any("yearly_savings_gbp" in r or "staff_released_fte" in r for r in reported.values()):
+        return
+    yearly, staff = _yearly_and_staff(data, units)
+    for i, rec in reported.items():
+        got = rec.get("yearly_savings_gbp")
+        if got is not None:
+            if not isinstance(got, list) or len(got) != data.inst.horizon_years \
+                    or not all(_is_num(v) for v in got):
+                out.add("format", f"forces.{i}", "yearly_savings_gbp must be a list of "
+                        f"{data.inst.horizon_years} numbers (one per horizon year)")
+            else:
+                for k, (r, v) in enumerate(zip(got, yearly[i])):
+                    _check_money(f"forces.{i}", f"yearly_savings_gbp[{k}] (year {k + 1})",
+                                 float(r), v, tol, 0.0, "cost_mismatch", out)
+        if _is_num(rec.get("staff_released_fte")):
+            _check_money(f"forces.{i}", "staff_released_fte", float(rec["staff_released_fte"]),
+                         staff[i], tol, 0.0, "cost_mismatch", out, "fte")
+
+
 # ---------------------------------------------------------------- entry points
 
 
@@ -748,6 +886,7 @@ def check_plan(inst: Instance, plan: dict, tol: float = 1e-6) -> list[Violation]
     _check_floors(data, figs, tol, out)
     _check_force_figures(figs, reported, tol, out)
     _check_unit_figures(data, units, tol, out)
+    _check_yearly(data, units, reported, tol, out)
     _check_objective(plan, figs, tol, out)
     return out.items
 

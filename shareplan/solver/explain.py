@@ -68,7 +68,7 @@ def precheck(form: Formulation) -> list[dict]:
     """Targets above each force's most optimistic saving; floors above the best frontline.
 
     max saving_i <= sum_s max(0, max_{a in A_s(i), not fixed}
-                              alpha (c - m_a) - t_a - C_h k_i / K_h),
+                              A_live c - A_run m_a - B t_a - C_h k_i / K_h),
     with K_h the largest key total a unit at h can reach (i plus the biggest others);
     max frontline_i <= L_i + sum_s (max(0, max_a delta_a) - delta(x0)) over functions where
     i is not a fixed member of an existing unit.
@@ -81,7 +81,8 @@ def precheck(form: Formulation) -> list[dict]:
     for fd in net.functions:
         fixed_members = {int(i) for u in fd.existing if not u.reoptimisable for i in u.members}
         delta = fd.officer_delta
-        C = net.alpha * fd.fixed + fd.setup
+        C = fd.unit_charge
+        gain_alone = -fd.arc_coefficients(net.alpha, fd.cost)  # A_live c - A_run m - B t
         cap = fd.fn.max_members or n
         for i in range(n):
             arcs = np.nonzero(fd.arc_force == i)[0]
@@ -93,8 +94,7 @@ def precheck(form: Formulation) -> list[dict]:
                 h = fd.arc_host[a]
                 others = np.sort(fd.key[fd.arc_force[(fd.arc_host == h) & (fd.arc_force != i)]])
                 keys = fd.key[i] + others[::-1][: cap - 1].sum()
-                gains.append(net.alpha * (fd.cost[i] - fd.arc_annual[a]) - fd.arc_transition[a]
-                             - C[h] * fd.key[i] / keys)
+                gains.append(gain_alone[a] - C[h] * fd.key[i] / keys)
             best_saving[i] += max(0.0, max(gains))
             best_frontline[i] += max(0.0, float(delta[arcs].max()))
     # a member of an existing unit can also gain when others join its unit or it leaves;

@@ -8,13 +8,17 @@ member set M) or ``p_sh`` (charge per key unit) with ``z_a = p_sh x_a``.
 Standalone is ``u_si = 1 - sum_h x_sih``.
 
 Money is over the horizon: annual figures times ``alpha = sum_{k=1..Y} (1+r)^-k``,
-one-off figures (set-up G, transition t) undiscounted. For force i::
+or, for a unit's running costs and the standalone costs it replaces, the timed
+factors A_run_h and A_live_h of models/network.py; one-off figures (set-up G,
+transition and relocation t) times B_h, discounted to when they fall (1 when
+they fall at the start). For force i::
 
-    plan_i(x) = alpha (L_i^loc + sum_s c_si) + sum_a [alpha (m_a - c_si) + t_a] x_a + charge_i(x)
+    plan_i(x) = alpha (L_i^loc + sum_s c_si)
+                + sum_a [A_run_h m_a - A_live_h c_si + B_h t_a] x_a + charge_i(x)
 
 where ``m_a = v_s d_si + a_sih`` is the arc's annual running cost and L^loc the
-local (never shared) functions' cost; ``charge_i`` is i's exact share of the
-fixed and set-up costs of its units (see :func:`allocation`). ``baseline_i =
+local (never shared) functions' cost; ``charge_i`` is i's exact share of its
+units' C_sh = A_run_h F_sh + B_h G_sh (see :func:`allocation`). ``baseline_i =
 plan_i(x0)`` for the status quo ``x0`` (existing units), so
 ``Savings_i = baseline_i - plan_i(x)``. Where force i
 may not run s alone, ``sum_h x_sih = 1`` and its ``c_si`` terms cancel; the model
@@ -43,7 +47,7 @@ class Formulation:
     lp: LinearProgram
     x: list[np.ndarray]  # per function: columns of its arcs
     y: list[np.ndarray]  # per function: columns of its hosts
-    arc_coef: list[np.ndarray]  # per function: alpha (m_a - c_si [may run alone]) + t_a
+    arc_coef: list[np.ndarray]  # per function: coef_a (FunctionData.arc_coefficients)
     force_const: np.ndarray  # the part of each force's plan cost no decision changes
     baseline: np.ndarray  # baseline_i over the horizon
     primary: tuple[np.ndarray, float] | None = None  # (objective, offset) maximised first
@@ -92,11 +96,11 @@ def _status_quo_baseline(net: Network) -> np.ndarray:
     """
     base = net.alpha * (net.local_cost + net.shareable_cost)
     for fd in net.functions:
-        coef = net.alpha * (fd.arc_annual - fd.cost[fd.arc_force]) + fd.arc_transition
+        coef = fd.arc_coefficients(net.alpha, fd.cost)
         np.add.at(base, fd.arc_force, coef * fd.status_quo)
         for unit in fd.existing:
             keys = fd.key[unit.members]
-            share = (net.alpha * fd.fixed[unit.host] + fd.setup[unit.host]) * keys / keys.sum()
+            share = fd.unit_charge[unit.host] * keys / keys.sum()
             np.add.at(base, unit.members, share)
     return base
 
@@ -118,8 +122,7 @@ def declare_variables(ctx: _Ctx) -> None:
         ctx.y.append(ctx.b.add_vars("y", [(sid, h) for h in fd.hosts], 0.0,
                                     has_arc.astype(float), integer=True))
         alone = fd.cost * _standalone_possible(net, fd)
-        ctx.arc_coef.append(net.alpha * (fd.arc_annual - alone[fd.arc_force])
-                            + fd.arc_transition)
+        ctx.arc_coef.append(fd.arc_coefficients(net.alpha, alone))
 
 
 def assignment(ctx: _Ctx) -> None:
@@ -310,14 +313,13 @@ def _count_member_sets(fd: FunctionData, h: int) -> int:
 
 
 def allocation(ctx: _Ctx) -> None:
-    """Exact share of C_sh = alpha F_sh + G_sh among members by keys: k_si / sum_{j in M} k_sj.
+    """Exact share of C_sh = A_run F_sh + B G_sh among members by keys: k_si / sum_{j in M} k_sj.
 
     Per function, over enumerated member sets when they are few (see
     :func:`allocation_by_sets`), else with McCormick products (:func:`allocation_mccormick`).
     """
-    net = ctx.net
     for fd, x, y in ctx.arcs():
-        C = net.alpha * fd.fixed + fd.setup
+        C = fd.unit_charge
         if not np.any(C[fd.arc_host] > 0) or fd.fn.divisible:
             continue
         hosts = [h for h in range(len(fd.hosts)) if C[h] > 0 and np.any(fd.arc_host == h)]
@@ -430,8 +432,7 @@ def savings_targets(ctx: _Ctx, baseline: np.ndarray, force_const: np.ndarray) ->
     total = inst.objective.aggregate_savings_target_gbp
     if total is not None:
         cols = np.concatenate(ctx.x + ctx.y)
-        vals = np.concatenate(ctx.arc_coef + [ctx.net.alpha * fd.fixed + fd.setup
-                                              for fd in ctx.net.functions])
+        vals = np.concatenate(ctx.arc_coef + [fd.unit_charge for fd in ctx.net.functions])
         ctx.b.add_rows("savings_total", [("all",)], np.zeros(len(cols)), cols, vals, -np.inf,
                        float(baseline.sum() - force_const.sum() - total))
 
@@ -495,7 +496,7 @@ def build_formulation(net: Network, capacity_prunes: bool = True) -> Formulation
     # objective: total horizon cost  sum_i plan_i = const + sum_a coef_a x_a + sum_sh C_sh y_sh
     for fd, x, y, coef in zip(net.functions, ctx.x, ctx.y, ctx.arc_coef):
         ctx.b.add_objective(x, coef)
-        ctx.b.add_objective(y, net.alpha * fd.fixed + fd.setup)
+        ctx.b.add_objective(y, fd.unit_charge)
     primary = _primary_objective(ctx, baseline, force_const)
     lp = ctx.b.build(obj_offset=float(force_const.sum()))
     return Formulation(net, lp, ctx.x, ctx.y, ctx.arc_coef, force_const, baseline, primary)

@@ -167,7 +167,8 @@ def solve_instance(inst: Instance, backend: str = DEFAULT_BACKEND,
         backend=backend, solver={"name": first.solver, "version": first.version},
         instance_name=inst.name, instance_sha256=digest or instance_digest(inst),
         options=options.as_dict(), times={}, horizon_years=inst.horizon_years,
-        currency=inst.currency, message="; ".join(r.message for r in results if r.message))
+        currency=inst.currency, message="; ".join(r.message for r in results if r.message),
+        first_financial_year=inst.first_financial_year)
     if solved and status in (Status.OPTIMAL, Status.FEASIBLE):
         order = {f.id: k for k, f in enumerate(inst.forces)}
         for form, res in zip(forms, results):

@@ -1,0 +1,165 @@
+"""Backtest of the BCH instance against what the three forces published, 2012-2017.
+
+Usage: python bench/backtest.py [INSTANCE.json] [--backend highs] [--markdown]
+
+Solves the instance (default instances/bch-2013.json) and prints, for each published
+figure (data/police/bch_outcomes_2014_2017.csv, bch_collaboration.csv), the model's
+figure for the same scope and period, whether the figure was used to calibrate a
+savings rate (tools/build_bch_instance.py solves each calibrated rate against exactly
+one figure) or is held out, and the ratio model / published.
+
+The model's figure is the plan's recurring cash saving (Unit.yearly_savings_gbp with
+the unit's one-off costs added back in the year they fall: published forecasts are of
+recurring savings) of the units of the functions in scope, summed over the years of
+the period; a function the plan does not share adds 0. Horizon year 1 is 2014/15.
+Targets: held-out figures within +-30%, the GBP 23m headline within +-20%.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from shareplan.models.load import instance_from_data  # noqa: E402
+from shareplan.solver.backends import SolveOptions  # noqa: E402
+from shareplan.solver.run import solve_instance  # noqa: E402
+
+S_2016 = "hertscommissioner.org 2016-01 (tri-force progress)"
+S_2015 = "hertscommissioner.org 2015-07 (public contact)"
+WAVE1 = ("hr", "training", "firearms_licensing")
+WAVE2 = ("criminal_justice", "custody", "ict", "crime_recording")
+
+#: key, figure, published GBP, functions in scope (None: every new unit), horizon years
+#: (1 = 2014/15), role, source. "per year" figures name one year.
+FIGURES = [
+    ("wave1", "HR (with training) and firearms licensing, 3 financial years from Dec 2015",
+     4.5e6, WAVE1, (2, 3, 4), "calibration", S_2016),
+    ("wave2", "criminal justice, custody, ICT, records: 3 years from 2016/17", 10e6, WAVE2,
+     (3, 4, 5), "held out", S_2016),
+    ("control_rooms", "control rooms and public contact, a year by March 2017 (2017/18)",
+     4e6, ("contact_and_control",), (4,), "calibration", S_2015),
+    ("custody", "custody, a year within two years of implementation (2017/18)", 1e6,
+     ("custody",), (4,), "calibration", "peterboroughtoday.co.uk (c.2015)"),
+    ("criminal_justice", "criminal justice unit, over two years (2016/17-2017/18)", 0.654e6,
+     ("criminal_justice",), (3, 4), "calibration", "cambridgeshire-pcc.gov.uk"),
+    ("firearms_licensing", "firearms licensing: cost saving of at least 10% from go-live "
+     "(as a share of the members' cost alone, 2016/17)", 0.10, "fl_rate", (3,), "rate input",
+     "vdocuments.site (full business case)"),
+    ("headline", "the GBP 23m headline: joint operational and organisational support, four "
+     "years (2014/15-2017/18)", 23e6, None, (1, 2, 3, 4), "held out",
+     "bedfordtoday.co.uk (Innovation Fund award)"),
+    ("herts_8m", "Hertfordshire: savings through collaboration to the end of 2014/15", 8e6,
+     "herts_existing", (), "held out", "borehamwoodtimes.co.uk (PCC open letter)"),
+]
+#: The tri-force units running before April 2015 and the years they had run by then.
+EXISTING_YEARS = {"armed_policing": 3.0, "scientific_services": 3.0, "major_crime": 3.0,
+                  "professional_standards": 3.25}
+
+
+def _recurring_by_year(unit) -> list[float]:
+    """The unit's cash saving in each horizon year with its one-offs added back."""
+    out = list(unit.yearly_savings_gbp)
+    if not unit.existing and unit.one_off_year is not None:
+        out[unit.one_off_year - 1] += unit.one_off_cost_gbp
+    return out
+
+
+def _live_years(inst, functions, years) -> float:
+    """sum over the period's years of the live part of the year (go-live of the function)."""
+    total = 0.0
+    for f in inst.functions:
+        if f.id in functions:
+            total += sum(min(1.0, max(0.0, k + 1 - f.go_live_year)) for k in years)
+    return total / max(1, len(functions))
+
+
+def figures(data: dict, backend: str = "highs") -> list[dict]:
+    """Every published figure beside the model's (solves the instance once)."""
+    inst = instance_from_data(data)
+    plan = solve_instance(inst, backend, SolveOptions(time_limit=60))
+    if not plan.has_solution:
+        raise SystemExit(f"the instance did not solve: {plan.status.value} {plan.message}")
+    existing = {e.function for e in inst.existing}
+    rows = []
+    for key, label, published, scope, years, role, source in FIGURES:
+        if scope == "fl_rate":
+            fl = [u for u in plan.units if u.function == "firearms_licensing"]
+            alone = sum(c.standalone_cost_gbp for c in inst.costs
+                        if c.function == "firearms_licensing")
+            model = sum(_recurring_by_year(u)[years[0] - 1] for u in fl) / alone
+            live = 0.0
+        elif scope == "herts_existing":
+            model = 0.0
+            for u in plan.units:
+                if u.function in EXISTING_YEARS:
+                    m = next(m for m in u.members if m.force == "herts")
+                    model += m.saving_per_year_gbp * EXISTING_YEARS[u.function]
+            live = 0.0
+        else:
+            model = 0.0
+            for u in plan.units:
+                in_scope = (u.function not in existing) if scope is None else u.function in scope
+                if in_scope:
+                    by_year = _recurring_by_year(u)
+                    model += sum(by_year[k - 1] for k in years)
+            live = _live_years(inst, scope or (), years) if scope else 0.0
+        ratio = model / published if published else math.nan
+        limit = 0.20 if key == "headline" else 0.30
+        rows.append(dict(key=key, figure=label, published=published, model=model, role=role,
+                         ratio=ratio, within=abs(ratio - 1) <= limit, limit=limit,
+                         live_years=live, source=source))
+    rows.append(dict(plan=plan))  # last: the plan the figures come from
+    return rows
+
+
+def _fmt(value: float) -> str:
+    """GBP m for money, a percentage for a rate (figures below 1 are rates)."""
+    return f"{value:.1%}" if abs(value) < 1 else f"£{value / 1e6:.3f}m"
+
+
+def _table(rows: list[dict], markdown: bool) -> str:
+    out = []
+    if markdown:
+        out.append("| figure | published | model | ratio | role | within |")
+        out.append("|---|---:|---:|---:|---|---|")
+    for r in rows:
+        if "key" not in r:
+            continue
+        ok = "yes" if r["within"] else "NO"
+        band = f"+-{r['limit']:.0%}"
+        if markdown:
+            out.append(f"| {r['figure']} | {_fmt(r['published'])} | {_fmt(r['model'])} "
+                       f"| {r['ratio']:.2f} | {r['role']} | {ok} ({band}) |")
+        else:
+            out.append(f"{r['key']:<18} {_fmt(r['published']):>9} {_fmt(r['model']):>9} "
+                       f"{r['ratio']:>6.2f}  {r['role']:<12} {ok} ({band})  {r['figure']}")
+    return "\n".join(out)
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("instance", nargs="?", default=str(ROOT / "instances" / "bch-2013.json"))
+    ap.add_argument("--backend", default="highs")
+    ap.add_argument("--markdown", action="store_true")
+    args = ap.parse_args(argv)
+    data = json.loads(Path(args.instance).read_text(encoding="utf-8"))
+    rows = figures(data, args.backend)
+    plan = rows[-1]["plan"]
+    print("GBP, cash, recurring savings (one-offs added back); horizon year 1 = 2014/15")
+    if not args.markdown:
+        print(f"{'key':<17} {'published':>9} {'model':>9} {'ratio':>6}  role")
+    print(_table(rows, args.markdown))
+    held = [r for r in rows if "key" in r and r["role"] == "held out"]
+    print(f"\nheld out within their band: {sum(r['within'] for r in held)} of {len(held)}; "
+          f"plan status {plan.status.value}, objective £{plan.objective:,.0f} (discounted)")
+    return 0 if all(r["within"] for r in held) else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
