@@ -9,7 +9,7 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
-from .io import atomic_write_csv
+from .io import atomic_write_files, csv_bytes
 from .solver.plan import Plan
 from .text import money as text_money
 
@@ -78,19 +78,24 @@ def print_plan(plan: Plan, console: Console | None = None) -> None:
 
 
 def write_csv(plan: Plan, directory: str | Path) -> list[Path]:
-    """units.csv (one row per member of each unit) and forces.csv in ``directory``."""
+    """units.csv (one row per member of each unit) and forces.csv in ``directory``, both
+    written before either replaces the old one (a full disk leaves both old)."""
     directory = Path(directory)
     units_path, forces_path = directory / "units.csv", directory / "forces.csv"
-    atomic_write_csv(units_path, ["function", "site", "existing", "force", "fraction",
-                                  "member_annual_gbp", "member_one_off_gbp",
-                                  "unit_annual_cost_gbp", "unit_one_off_cost_gbp"],
-                     [[u.function, u.site, u.existing, m.force, m.fraction, m.annual_gbp,
-                       m.one_off_gbp, u.annual_cost_gbp, u.one_off_cost_gbp]
-                      for u in plan.units for m in u.members])
-    atomic_write_csv(forces_path, ["force", "name", "baseline_gbp", "plan_gbp", "savings_gbp",
-                                   "target_gbp", "one_off_gbp", "frontline_fte", "floor_fte"],
-                     [[f.force, f.name, f.baseline_gbp, f.plan_gbp, f.savings_gbp, f.target_gbp,
-                       f.one_off_gbp, f.frontline_fte, f.floor_fte] for f in plan.forces])
+    atomic_write_files({
+        units_path: csv_bytes(["function", "site", "existing", "force", "fraction",
+                               "member_annual_gbp", "member_one_off_gbp",
+                               "unit_annual_cost_gbp", "unit_one_off_cost_gbp"],
+                              [[u.function, u.site, u.existing, m.force, m.fraction,
+                                m.annual_gbp, m.one_off_gbp, u.annual_cost_gbp,
+                                u.one_off_cost_gbp]
+                               for u in plan.units for m in u.members]),
+        forces_path: csv_bytes(["force", "name", "baseline_gbp", "plan_gbp", "savings_gbp",
+                                "target_gbp", "one_off_gbp", "frontline_fte", "floor_fte"],
+                               [[f.force, f.name, f.baseline_gbp, f.plan_gbp, f.savings_gbp,
+                                 f.target_gbp, f.one_off_gbp, f.frontline_fte, f.floor_fte]
+                                for f in plan.forces]),
+    })
     return [units_path, forces_path]
 
 
