@@ -24,6 +24,7 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
+import sys
 import threading
 import time
 from collections import deque
@@ -32,6 +33,7 @@ from dataclasses import dataclass, field
 from multiprocessing.connection import wait
 
 ATTEMPTS = 2
+EXIT_INTERRUPTED = 130  # a worker stopped by Ctrl-C: its scenario is not charged
 
 
 @dataclass(frozen=True)
@@ -81,8 +83,10 @@ def _worker_main(conn, task: Callable, job, main_pid: int) -> None:
             if msg is None:
                 return
             conn.send(task(job, msg))
-    except (EOFError, OSError, KeyboardInterrupt):  # the sweep closed the pipe or stops
+    except (EOFError, OSError):  # the sweep closed the pipe
         return
+    except KeyboardInterrupt:  # Ctrl-C reaches the whole process group
+        sys.exit(EXIT_INTERRUPTED)
 
 
 # ------------------------------------------------------------ the parent ---
@@ -201,7 +205,9 @@ def run_pool(task: Callable, job, items: list, workers: int, *, attempts: int = 
                         outcome = _receive(w)
                         if outcome is None:  # the worker died
                             reason = pool.retire(w)
-                            if attempt < attempts:
+                            if w.process.exitcode == EXIT_INTERRUPTED:
+                                queue.appendleft((item, attempt))  # not the scenario's fault
+                            elif attempt < attempts:
                                 queue.appendleft((item, attempt + 1))
                             else:
                                 times = "once" if attempt == 1 else f"{attempt} times"
