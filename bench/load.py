@@ -14,7 +14,10 @@ written) while a killer thread SIGKILLs a random worker process at random moment
   and its scenario runs again;
 - ``dask``: a Dask ``LocalCluster`` of ``--workers`` single-threaded worker
   processes; the nanny restarts a killed worker and the scheduler or the sweep
-  resubmits its scenario.
+  resubmits its scenario. Only workers up for 5 s or more are killed: a nanny
+  whose new worker is killed while it starts can fail to start another (a Dask
+  behaviour; with no workers left, the sweep stops with ``ClusterLost`` after
+  two minutes rather than wait for ever, and a rerun resumes).
 
 Columns: kills = workers killed during the run; lost = scenarios of the grid with
 no row in the written table (must be 0); duplicated = scenarios with more than one
@@ -75,6 +78,12 @@ def local_workers() -> list[int]:
     return pids
 
 
+def _pid_and_age() -> tuple[int, float]:
+    import psutil
+
+    return os.getpid(), time.time() - psutil.Process().create_time()
+
+
 class Killer(threading.Thread):
     """SIGKILL one of ``pids()`` after exponential gaps of mean ``every`` s."""
 
@@ -112,7 +121,10 @@ def run_mode(mode: str, job: Job, vary: list[str], workers: int, every: float,
         cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
                                dashboard_address=None, silence_logs=50)
         client = Client(cluster, set_as_default=False)
-        pids = lambda: list(client.run(os.getpid, on_error="ignore").values())  # noqa: E731
+
+        def pids():  # workers up for 5 s or more: see the module docstring
+            ages = client.run(_pid_and_age, on_error="ignore").values()
+            return [pid for pid, age in ages if age >= 5]
         kwargs = {"scheduler": cluster.scheduler_address}
     else:
         pids = local_workers

@@ -526,3 +526,20 @@ def test_kill_mid_write_leaves_no_temporary_after_the_next_run(tmp_path):
         live.wait()
     sio.atomic_write_bytes(target, b'{"new": 2}\n')  # its writer gone: removed too
     assert _temps(tmp_path) == []
+
+
+def test_dask_cluster_without_workers_stops_the_sweep(inst_file, tmp_path, monkeypatch):
+    distributed = pytest.importorskip("distributed")
+    monkeypatch.setattr(runner, "NO_WORKERS_S", 2.0)
+    monkeypatch.setattr(runner, "ASK_EVERY_S", 0.5)
+    job = _job(inst_file)
+    _, scenarios = prepare(job.data, [f"{VARY}=0,100"])
+    out = tmp_path / "none.csv"
+    with distributed.LocalCluster(n_workers=0, processes=True,
+                                  dashboard_address=None) as cluster:
+        t0 = time.monotonic()
+        with pytest.raises(runner.ClusterLost, match="no workers for"):
+            runner.run_sweep(job, scenarios, str(out), scheduler=cluster.scheduler_address,
+                             quiet=True)
+    assert time.monotonic() - t0 < 30
+    assert _journal(out) == []

@@ -72,7 +72,7 @@ def sweep_cmd(instance, vary_texts, one_at_a_time, out, plot_path, workers, sche
     """
     from ..models.load import instance_from_data, read_instance_data
     from .journal import Journal, JournalBusy, journal_path
-    from .runner import Job, SchedulerUnreachable, run_sweep
+    from .runner import ClusterLost, Job, SchedulerUnreachable, run_sweep
     from .spec import SweepError, prepare
 
     suffix = Path(out).suffix.lower()
@@ -102,6 +102,9 @@ def sweep_cmd(instance, vary_texts, one_at_a_time, out, plot_path, workers, sche
                                 quiet=quiet, retry_failed=retry_failed, journal=journal)
         except SchedulerUnreachable as exc:
             _fail(f"error: {exc}", EXIT_USAGE)
+        except ClusterLost as exc:
+            _fail(f"error: {exc}; what finished is in the journal: run the same command "
+                  "again once it has workers", EXIT_USAGE)
         except OSError as exc:  # the journal cannot be written (a full disk)
             _fail(f"error: cannot write {exc.filename or journal.path}: "
                   f"{exc.strerror or exc}; every scenario finished before is in the "

@@ -154,24 +154,58 @@ def _run_dask(job: Job, pending: list[Scenario], scheduler: str
     def results():
         try:
             finished = as_completed(list(todo), loop=client.loop)
-            for fut in finished:
-                sc, attempt = todo.pop(fut)
-                try:
-                    result = fut.result()
-                except Exception as exc:  # noqa: BLE001 - e.g. a worker lost mid-task
-                    if attempt < DASK_ATTEMPTS:
-                        again = submit(sc)
-                        todo[again] = (sc, attempt + 1)
-                        finished.add(again)
-                        continue
-                    result = error_result(f"dask, {attempt} attempts: "
-                                          f"{type(exc).__name__}: {exc}")
-                yield sc, result
+            watch = _WorkerWatch(client, scheduler)
+            while todo:
+                batch = finished.next_batch(block=False)
+                if not batch:
+                    watch.check()  # raises ClusterLost after long without workers
+                    time.sleep(0.05)
+                    continue
+                for fut in batch:
+                    sc, attempt = todo.pop(fut)
+                    try:
+                        result = fut.result()
+                    except Exception as exc:  # noqa: BLE001 - e.g. a worker lost mid-task
+                        if attempt < DASK_ATTEMPTS:
+                            again = submit(sc)
+                            todo[again] = (sc, attempt + 1)
+                            finished.add(again)
+                            continue
+                        result = error_result(f"dask, {attempt} attempts: "
+                                              f"{type(exc).__name__}: {exc}")
+                    yield sc, result
         finally:
             client.cancel(list(todo))
             client.close()
 
     return results()
+
+
+class ClusterLost(RuntimeError):
+    """The Dask cluster has had no workers for ``NO_WORKERS_S`` seconds."""
+
+
+NO_WORKERS_S = 120.0
+ASK_EVERY_S = 5.0
+
+
+class _WorkerWatch:
+    """Asks the scheduler for its workers (every ``ASK_EVERY_S``) while nothing finishes."""
+
+    def __init__(self, client, scheduler: str):
+        self.client, self.scheduler = client, scheduler
+        self.asked = self.seen = time.monotonic()
+
+    def check(self) -> None:
+        now = time.monotonic()
+        if now - self.asked < ASK_EVERY_S:
+            return
+        self.asked = now
+        if self.client.scheduler_info().get("workers"):
+            self.seen = now
+        elif now - self.seen >= NO_WORKERS_S:
+            raise ClusterLost(f"the Dask cluster at {self.scheduler} has had no workers for "
+                              f"{now - self.seen:.0f} s")
 
 
 # --------------------------------------------------------------- driver ---
