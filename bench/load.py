@@ -14,10 +14,12 @@ written) while a killer thread SIGKILLs a random worker process at random moment
   and its scenario runs again;
 - ``dask``: a Dask ``LocalCluster`` of ``--workers`` single-threaded worker
   processes; the nanny restarts a killed worker and the scheduler or the sweep
-  resubmits its scenario. Only workers up for 5 s or more are killed: a nanny
-  whose new worker is killed while it starts can fail to start another (a Dask
-  behaviour; with no workers left, the sweep stops with ``ClusterLost`` after
-  two minutes rather than wait for ever, and a rerun resumes).
+  resubmits its scenario. Only workers up for 5 s or more are killed (not one
+  still starting), and the cluster's ``lost-worker-timeout`` is set to an hour:
+  at its default of 15 s, LocalCluster closes for good a worker slot that is
+  mid-restart when the timer fires, and under frequent kills the cluster shrinks
+  to no workers (the sweep then stops with ``ClusterLost`` after two minutes
+  rather than wait for ever, and a rerun resumes).
 
 Columns: kills = workers killed during the run; lost = scenarios of the grid with
 no row in the written table (must be 0); duplicated = scenarios with more than one
@@ -51,6 +53,8 @@ from shareplan.sweep.journal import journal_path
 from shareplan.sweep.runner import Job, run_sweep
 from shareplan.sweep.spec import apply, prepare
 from shareplan.sweep.table import table_of, write_table
+
+LOG_LEVEL = int(os.environ.get("LOAD_LOG_LEVEL", "50"))
 
 
 def grid(scenarios: int) -> list[str]:
@@ -116,10 +120,16 @@ def run_mode(mode: str, job: Job, vary: list[str], workers: int, every: float,
     out = tmp / f"{mode}.csv"
     cluster = client = None
     if mode == "dask":
+        import dask
         from distributed import Client, LocalCluster
 
-        cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
-                               dashboard_address=None, silence_logs=50)
+        # LocalCluster closes for good a worker slot whose worker is missing from the
+        # scheduler at the moment lost-worker-timeout (15 s) after a removal: under
+        # kills every few seconds that hits a slot mid-restart and the cluster shrinks
+        # to nothing. Off here, as an operator keeping the cluster at its size would.
+        with dask.config.set({"distributed.deploy.lost-worker-timeout": "1h"}):
+            cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
+                                   dashboard_address=None, silence_logs=LOG_LEVEL)
         client = Client(cluster, set_as_default=False)
 
         def pids():  # workers up for 5 s or more: see the module docstring
