@@ -112,8 +112,13 @@ def test_dask_worker_killed_mid_sweep_loses_nothing(inst_file, tmp_path):
     out = tmp_path / "dask.csv"
     vary = f"{VARY}=0..300:{n}"
     kills = []
-    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                                  dashboard_address=None) as cluster, \
+    import dask
+
+    # LocalCluster gives up a worker slot still restarting 15 s after a kill; a slow
+    # machine must not shrink the cluster under the test (bench/load.py says more)
+    with dask.config.set({"distributed.deploy.lost-worker-timeout": "1h"}), \
+            distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                     dashboard_address=None) as cluster, \
             distributed.Client(cluster) as client:
         proc = subprocess.Popen(_sweep_cmd(inst_file, out, "--vary", vary, "--scheduler",
                                            cluster.scheduler_address),
