@@ -223,8 +223,8 @@ def test_solver_crashing_its_process_is_a_failed_row(inst_file, tmp_path, monkey
     assert len(rows) == 7  # the sweep went on past the crash
     bad = rows.pop(100.0)
     assert bad["status"] == "error"
-    assert "SIGSEGV" in bad["error"] and "2 times" in bad["error"], bad["error"]
-    assert len(marker.read_text().split()) == 2  # tried twice, then given up
+    assert "SIGSEGV" in bad["error"] and "3 times" in bad["error"], bad["error"]
+    assert len(marker.read_text().split()) == 3  # tried three times, then given up
     assert {r["status"] for r in rows.values()} == {"optimal"}
     assert len(_journal(out)) == 7
 

@@ -32,7 +32,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from multiprocessing.connection import wait
 
-ATTEMPTS = 2
+ATTEMPTS = 3
 EXIT_INTERRUPTED = 130  # a worker stopped by Ctrl-C: its scenario is not charged
 
 
