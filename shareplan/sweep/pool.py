@@ -14,9 +14,10 @@ sweep always knows which scenario a dead worker held:
   (running it again would only stall again).
 
 Workers are forked from the already-imported parent when that is safe (one
-thread), so starting or replacing one costs milliseconds; forkserver (preloading
-the solver) or spawn otherwise. A worker whose parent disappears (``kill -9`` of
-the sweep) exits by itself.
+thread), so starting one costs milliseconds; forkserver (preloading the solver) or
+spawn otherwise, and for replacements started once the sweep's progress thread
+runs. A worker stopped by Ctrl-C exits with 130 and its scenario is not charged an
+attempt. A worker whose parent disappears (``kill -9`` of the sweep) exits by itself.
 """
 
 from __future__ import annotations
