@@ -94,7 +94,7 @@ def main() -> int:
 
             n = max(counts)
             with LocalCluster(n_workers=n, threads_per_worker=1, processes=True,
-                              dashboard_address=None) as cluster:
+                              dashboard_address=":0") as cluster:
                 rows.append(one(instance, None, cluster.scheduler_address, args.backend, tmp,
                                 f"dask-{n}"))
     print(f"instance {instance.name}, backend {args.backend}, {os.cpu_count()} cores; "

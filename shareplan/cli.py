@@ -76,10 +76,9 @@ def run_cmd(instance, backend, time_limit, gap, threads, seed, log, out, csv_dir
     if out:
         atomic_write_json(out, plan.to_dict())
     if csv_dir and plan.has_solution:
-        from .report import write_briefing_csv, write_csv
+        from .report import write_csv
 
-        write_csv(plan, csv_dir)
-        write_briefing_csv(briefing, csv_dir)
+        write_csv(plan, csv_dir, briefing)
     if xlsx_path and plan.has_solution:
         from .formats.plan_xlsx import write_plan_workbook
 

@@ -11,7 +11,7 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
-from .io import atomic_write_csv
+from .io import atomic_write_files, csv_bytes
 from .reports.briefing import Briefing
 from .reports.briefing import Table as BriefTable
 from .solver.plan import Plan
@@ -228,42 +228,54 @@ def _stacked(t: BriefTable, cells: list[list[str]], width: int) -> list[str]:
     return out
 
 
-def write_briefing_csv(b: Briefing, directory: str | Path) -> list[Path]:
+def briefing_csv_files(b: Briefing, directory: Path) -> dict[Path, bytes]:
     """briefing_<table>.csv per briefing table (figures in raw units: GBP, FTE, years) and
     briefing_columns.csv naming the unit of every column (money says whether discounted)."""
-    directory = Path(directory)
-    paths, units = [], []
+    files, units = {}, []
     for t in [b.summary, *b.tables] + ([b.solver] if b.solver else []):
-        path = directory / f"briefing_{t.name}.csv"
         keys = [c.key for c in t.columns]
         keys += list(dict.fromkeys(k for r in t.rows for k in r if k not in keys))
-        atomic_write_csv(path, keys, [[r.get(k) for k in keys] for r in t.rows])
+        files[directory / f"briefing_{t.name}.csv"] = csv_bytes(
+            keys, [[r.get(k) for k in keys] for r in t.rows])
         units += [[t.name, c.key, c.label, c.unit] for c in t.columns]
-        paths.append(path)
-    path = directory / "briefing_columns.csv"
-    atomic_write_csv(path, ["table", "column", "label", "unit"], units)
-    return [*paths, path]
+    files[directory / "briefing_columns.csv"] = csv_bytes(["table", "column", "label", "unit"],
+                                                          units)
+    return files
 
 
-def write_csv(plan: Plan, directory: str | Path) -> list[Path]:
-    """units.csv (one row per member of each unit) and forces.csv in ``directory``."""
+def plan_csv_files(plan: Plan, directory: Path) -> dict[Path, bytes]:
+    """units.csv (one row per member of each unit), forces.csv and yearly.csv (each
+    force's cash savings year by year)."""
+    return {
+        directory / "units.csv": csv_bytes(
+            ["function", "site", "existing", "force", "fraction", "member_annual_gbp",
+             "member_one_off_gbp", "unit_annual_cost_gbp", "unit_one_off_cost_gbp"],
+            [[u.function, u.site, u.existing, m.force, m.fraction, m.annual_gbp,
+              m.one_off_gbp, u.annual_cost_gbp, u.one_off_cost_gbp]
+             for u in plan.units for m in u.members]),
+        directory / "forces.csv": csv_bytes(
+            ["force", "name", "baseline_gbp", "plan_gbp", "savings_gbp", "target_gbp",
+             "one_off_gbp", "frontline_fte", "floor_fte"],
+            [[f.force, f.name, f.baseline_gbp, f.plan_gbp, f.savings_gbp, f.target_gbp,
+              f.one_off_gbp, f.frontline_fte, f.floor_fte] for f in plan.forces]),
+        directory / "yearly.csv": csv_bytes(
+            ["force", "year", "label", "savings_gbp_cash"],
+            [[f.force, k + 1, year_label(plan.first_financial_year, k + 1), v]
+             for f in plan.forces for k, v in enumerate(f.yearly_savings_gbp)]),
+    }
+
+
+def write_csv(plan: Plan, directory: str | Path, briefing: Briefing | None = None
+              ) -> list[Path]:
+    """The plan's CSV folder (plan_csv_files, and briefing_csv_files when a briefing is
+    given), every file written before any replaces its old one (a full disk leaves all
+    of them old)."""
     directory = Path(directory)
-    units_path, forces_path = directory / "units.csv", directory / "forces.csv"
-    atomic_write_csv(units_path, ["function", "site", "existing", "force", "fraction",
-                                  "member_annual_gbp", "member_one_off_gbp",
-                                  "unit_annual_cost_gbp", "unit_one_off_cost_gbp"],
-                     [[u.function, u.site, u.existing, m.force, m.fraction, m.annual_gbp,
-                       m.one_off_gbp, u.annual_cost_gbp, u.one_off_cost_gbp]
-                      for u in plan.units for m in u.members])
-    atomic_write_csv(forces_path, ["force", "name", "baseline_gbp", "plan_gbp", "savings_gbp",
-                                   "target_gbp", "one_off_gbp", "frontline_fte", "floor_fte"],
-                     [[f.force, f.name, f.baseline_gbp, f.plan_gbp, f.savings_gbp, f.target_gbp,
-                       f.one_off_gbp, f.frontline_fte, f.floor_fte] for f in plan.forces])
-    yearly_path = directory / "yearly.csv"
-    atomic_write_csv(yearly_path, ["force", "year", "label", "savings_gbp_cash"],
-                     [[f.force, k + 1, year_label(plan.first_financial_year, k + 1), v]
-                      for f in plan.forces for k, v in enumerate(f.yearly_savings_gbp)])
-    return [units_path, forces_path, yearly_path]
+    files = plan_csv_files(plan, directory)
+    if briefing is not None:
+        files |= briefing_csv_files(briefing, directory)
+    atomic_write_files(files)
+    return list(files)
 
 
 def print_comparison(name: str, plans: list[dict], reference: str, diffs: dict,

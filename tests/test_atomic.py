@@ -7,9 +7,10 @@ in a loop, so most kills land in the middle of a write. After every kill each
 file must be exactly the old content or a complete new one. A control run with
 a plain ``open(path, "wb")`` writer shows the harness does catch torn files.
 
-A kill mid-write may leave that write's temporary file (``.NAME.XXXX.tmp``) behind:
-nothing can remove it after SIGKILL. That is accepted; the tests check there is at
-most one per kill and none after runs that finish.
+A kill mid-write may leave that write's temporary file (``.NAME.HOST-PID.XXXX.tmp``)
+behind: nothing can remove it after SIGKILL. The next write of the same name removes
+it (its writer is dead), so the tests check there is never more than one per output
+file, and none after runs that finish (tests/test_faults.py has the direct test).
 """
 
 from __future__ import annotations
@@ -126,7 +127,7 @@ def test_killed_solve_leaves_old_or_new_outputs(tmp_path):
     plans = [kinds["plan"] for _, _, kinds in seen]
     assert "old" in plans, seen  # some kills came before the write: the test saw them
     temps = _temps(tmp_path) + _temps(csv_dir)
-    assert len(temps) <= KILLS_CLI, temps
+    assert len(temps) <= 3, temps  # the last kill's, at most one per output file
     for t in temps:  # leftovers are only ever our own temporary files
         assert t.name.startswith((".plan.json.", ".units.csv.", ".forces.csv.")), t
 
@@ -191,10 +192,10 @@ def test_killed_atomic_writer_leaves_old_or_new(tmp_path):
     assert torn == [], f"torn files after kills {torn}"
     assert len(outcomes) == KILLS_WRITER
     assert set(outcomes) - {"old"}, f"no kill came after a finished write: {outcomes}"
-    # at most one temporary file per kill, and the kills did land mid-write
-    steps = [b - a for a, b in zip([0, *temps_after[:-1]], temps_after, strict=True)]
-    assert all(0 <= s <= 1 for s in steps), temps_after
-    assert temps_after[-1] >= 1, "no kill landed during a write; the test proved nothing"
+    # never more than the last kill's temporary file (each run removes the one before),
+    # and the kills did land mid-write
+    assert all(n <= 1 for n in temps_after), temps_after
+    assert any(temps_after), "no kill landed during a write; the test proved nothing"
     others = [p for p in tmp_path.iterdir() if p.name != "out.json" and not
               (p.name.startswith(".out.json.") and p.name.endswith(".tmp"))]
     assert others == []

@@ -360,7 +360,7 @@ def test_sweep_on_a_dask_local_cluster(inst_file, tmp_path):
     out_dask, out_local = tmp_path / "dask.csv", tmp_path / "local.csv"
     vary = ["--vary", f"{TARGET}=0..10e6:6", "--gap", 1e-4, "-q"]
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                                  dashboard_address=None) as cluster:
+                                  dashboard_address=":0") as cluster:
         res = sweep(inst_file, *vary, "--scheduler", cluster.scheduler_address,
                     "--out", out_dask)
     assert res.exit_code == 0, res.output

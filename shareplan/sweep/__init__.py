@@ -8,6 +8,8 @@ time around the base. Modules, in the order a sweep uses them:
   scenarios and refuse invalid ones before anything runs;
 - :mod:`.runner`: run scenarios in-process, on local worker processes or on a
   Dask cluster, journal each finished one (resume after a kill), show progress;
+  :mod:`.pool` holds the local workers (a dead one is replaced, its scenario run
+  again);
 - :mod:`.table`: one row per scenario, written atomically as CSV or Parquet;
 - :mod:`.plot`: objective and savings against the varied parameter (PNG);
 - :mod:`.command`: the click command ``sweep``.

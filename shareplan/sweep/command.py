@@ -13,7 +13,6 @@ from pathlib import Path
 import click
 
 from ..cli_common import (
-    EXIT_INTERNAL,
     EXIT_OK,
     EXIT_USAGE,
     _bundled,
@@ -72,8 +71,8 @@ def sweep_cmd(instance, vary_texts, one_at_a_time, out, plot_path, workers, sche
     are refused before anything runs (exit 2). A killed sweep resumes where it stopped.
     """
     from ..models.load import instance_from_data, read_instance_data
-    from .journal import JournalBusy
-    from .runner import Job, WorkerLost, run_sweep
+    from .journal import Journal, JournalBusy, journal_path
+    from .runner import ClusterLost, Job, SchedulerUnreachable, run_sweep
     from .spec import SweepError, prepare
 
     suffix = Path(out).suffix.lower()
@@ -93,22 +92,45 @@ def sweep_cmd(instance, vary_texts, one_at_a_time, out, plot_path, workers, sche
         _fail("error: " + "\n  ".join(exc.lines), EXIT_USAGE)
     options = make_options(time_limit, gap, threads, seed, log)
     job = Job(data, digest, str(path), backend, options, explain)
-    try:
-        outcome = run_sweep(job, scenarios, out, workers=workers, scheduler=scheduler,
-                            quiet=quiet, retry_failed=retry_failed)
+    try:  # held until the table and plot are written: one sweep per output at a time
+        journal = Journal(journal_path(out))
     except JournalBusy as exc:
         _fail(f"error: {exc}", EXIT_USAGE)
-    except WorkerLost as exc:
-        _fail(f"error: {exc}; run the same command again to resume", EXIT_INTERNAL)
-    except OSError as exc:  # includes the timeout of a scheduler that does not answer
-        if not scheduler:
-            raise
-        _fail(f"error: cannot use the Dask scheduler at {scheduler}: {exc}", EXIT_USAGE)
-    if outcome.interrupted:
-        click.echo(f"interrupted: {len(outcome.results)} of {len(scenarios)} scenarios are in "
-                   "the journal; run the same command again to finish", err=True)
-        sys.exit(EXIT_INTERRUPTED)
+    with journal:
+        try:
+            outcome = run_sweep(job, scenarios, out, workers=workers, scheduler=scheduler,
+                                quiet=quiet, retry_failed=retry_failed, journal=journal)
+        except SchedulerUnreachable as exc:
+            _fail(f"error: {exc}", EXIT_USAGE)
+        except ClusterLost as exc:
+            _fail(f"error: {exc}; what finished is in the journal: run the same command "
+                  "again once it has workers", EXIT_USAGE)
+        except OSError as exc:  # the journal cannot be written (a full disk)
+            _fail(f"error: cannot write {exc.filename or journal.path}: "
+                  f"{exc.strerror or exc}; every scenario finished before is in the "
+                  "journal: free the space and run the same command again", EXIT_USAGE)
+        if outcome.interrupted:
+            click.echo(f"interrupted: {len(outcome.results)} of {len(scenarios)} scenarios "
+                       "are in the journal; run the same command again to finish", err=True)
+            sys.exit(EXIT_INTERRUPTED)
+        try:
+            df = _write_outputs(outcome, varies, inst, out, plot_path, one_at_a_time)
+        except OSError as exc:
+            where = f" {exc.filename}" if exc.filename else ""
+            _fail(f"error: cannot write{where}: {exc.strerror or exc}; the old file is "
+                  "intact and every result is in the journal: free the space (or fix the "
+                  "path) and run the same command again", EXIT_USAGE)
+    if not quiet:
+        from .summary import print_summary
 
+        paths = [v.target.path for v in varies]
+        print_summary(df, paths, outcome, out, plot_path)
+    sys.exit(EXIT_OK)
+
+
+def _write_outputs(outcome, varies, inst, out: str, plot_path: str | None,
+                   one_at_a_time: bool):
+    """Write the table and the plot; the table's DataFrame."""
     from .table import table_of, write_table
 
     paths = [v.target.path for v in varies]
@@ -125,8 +147,4 @@ def sweep_cmd(instance, vary_texts, one_at_a_time, out, plot_path, workers, sche
             title=f"{inst.name}: " + ("one at a time: " if one_at_a_time else "sweep of ") + what,
             objective_label="total cost" if inst.objective.sense == "min_cost" else "objective")
         plot_sweep(df, info, plot_path, one_at_a_time)
-    if not quiet:
-        from .summary import print_summary
-
-        print_summary(df, paths, outcome, out, plot_path)
-    sys.exit(EXIT_OK)
+    return df

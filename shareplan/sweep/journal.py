@@ -5,8 +5,18 @@ It sits next to the output (``OUT.journal.jsonl``). A line is
 of the scenario's changes, the instance's sha256, the backend and the solver
 options, so a restart with the same arguments skips exactly the scenarios already
 journaled, and a changed instance or option runs everything again. A kill can
-leave at most a partial last line: it is cut off when the journal is reopened.
-Only one sweep may write a journal at a time (an exclusive lock).
+leave at most a partial last line: it is cut off when the journal is reopened; an
+append that fails (a full disk) cuts its own partial line at once.
+
+Only one sweep may use a journal, and so its output, at a time: the journal is its
+own lock file, locked with ``fcntl.lockf`` (chosen over ``flock`` and the
+``filelock`` package on purpose). A POSIX record lock belongs to the process: forked
+workers never hold it, and the kernel drops it the moment the sweep dies, even by
+``kill -9``, so no stale lock can block a restart. It does not exclude the same
+process, so a set of the journals this process holds does that. (A POSIX lock also
+drops when the process closes *any* descriptor of the file: nothing here opens the
+journal twice.) A second sweep on the same output is refused with
+:class:`JournalBusy`; the command holds the lock until its table and plot are written.
 """
 
 from __future__ import annotations
@@ -15,6 +25,7 @@ import contextlib
 import hashlib
 import json
 import os
+import threading
 from pathlib import Path
 
 
@@ -35,27 +46,48 @@ class JournalBusy(RuntimeError):
     pass
 
 
+_HELD: set[Path] = set()  # journals this process has open (a POSIX lock cannot tell)
+_HELD_LOCK = threading.Lock()
+
+
 class Journal:
     """Append-only, fsync'd, locked; ``done`` maps key -> its (last) record."""
 
     def __init__(self, path: str | Path):
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._fh = open(self.path, "a+b")  # noqa: SIM115 - closed in close()
+        self._key = self.path.resolve()
+        busy = JournalBusy(f"{self.path} is in use by another sweep; wait for it to "
+                           "finish or write to another --out")
+        with _HELD_LOCK:
+            if self._key in _HELD:
+                raise busy
+            _HELD.add(self._key)
+        try:
+            self._fh = open(self.path, "a+b", buffering=0)  # noqa: SIM115 - see close()
+        except BaseException:
+            self._release()
+            raise
         try:
             import fcntl
 
-            # lockf, not flock: a POSIX lock is the process's own, so forked workers
-            # never hold it (a restart after kill -9 is not blocked by orphans)
             fcntl.lockf(self._fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except ImportError:  # not POSIX: no lock
+        except ImportError:  # not POSIX: the in-process guard only
             pass
         except OSError:
             self._fh.close()
-            raise JournalBusy(f"{self.path} is in use by another sweep; wait for it to "
-                              "finish or write to another --out") from None
+            self._release()
+            raise busy from None
         self.done: dict[str, dict] = {}
-        self.reload()
+        try:
+            self.reload()
+        except BaseException:
+            self.close()
+            raise
+
+    def _release(self) -> None:
+        with _HELD_LOCK:
+            _HELD.discard(self._key)
 
     def reload(self) -> None:
         """Read what is on disk (cutting a partial last line) into ``done``."""
@@ -74,16 +106,28 @@ class Journal:
                     self.done[rec["key"]] = rec  # a retried scenario: the last line wins
 
     def append(self, record: dict) -> None:
+        """One line, on disk before this returns; on a failed write (a full disk) the
+        journal is cut back to what it held and the error names it."""
         line = json.dumps(record, separators=(",", ":"), ensure_ascii=False,
                           allow_nan=False) + "\n"
-        self._fh.seek(0, os.SEEK_END)
-        self._fh.write(line.encode("utf-8"))
-        self._fh.flush()
-        os.fsync(self._fh.fileno())
+        fd = self._fh.fileno()
+        end = os.lseek(fd, 0, os.SEEK_END)
+        data = memoryview(line.encode("utf-8"))
+        try:
+            while data:  # unbuffered: nothing is left in memory to be written later
+                data = data[os.write(fd, data):]
+            os.fsync(fd)
+        except OSError as exc:
+            with contextlib.suppress(OSError):  # the journal as it was before this line
+                os.ftruncate(fd, end)
+                os.fsync(fd)
+            raise OSError(exc.errno, exc.strerror, str(self.path)) from exc
         self.done[record["key"]] = record
 
     def close(self) -> None:
-        self._fh.close()
+        with contextlib.suppress(OSError):
+            self._fh.close()
+        self._release()
 
     def __enter__(self) -> Journal:
         return self

@@ -6,18 +6,17 @@ Each scenario is the base instance with its values substituted, validated by
 it is back (see :mod:`.journal`), so a sweep killed at any moment and started again
 runs only the scenarios missing from the journal.
 
-Local workers are a :class:`concurrent.futures.ProcessPoolExecutor` whose processes
-are started once and hold the base instance (each task ships only its changes);
-they are forked from the already-imported parent when that is safe (no other
-thread yet), so starting them costs milliseconds, not an interpreter start each.
-On Dask (``--scheduler``) the base instance is scattered to every worker once.
-A worker whose parent disappears (``kill -9`` of the sweep) exits by itself.
+Local workers (:mod:`.pool`) are started once and hold the base instance (each
+task ships only its scenario); a worker that dies is replaced and its scenario run
+again, and a scenario that keeps killing its worker is a failed row naming the
+signal. On Dask (``--scheduler``) the base instance is a task every scenario depends
+on, and a scenario whose worker is lost is submitted again. Faults and what each
+leaves behind: docs/sweeps.md, "Faults".
 """
 
 from __future__ import annotations
 
 import os
-import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -52,10 +51,6 @@ class Outcome:
     interrupted: bool = False
 
 
-class WorkerLost(RuntimeError):
-    """The local worker pool broke (a worker died): nothing more can run in it."""
-
-
 def error_result(message: str) -> dict:
     return {"status": "error", "objective_gbp": None, "gap": None, "savings_gbp": {},
             "frontline_fte": {}, "pattern": "", "message": "", "error": message}
@@ -82,52 +77,6 @@ def run_scenario(job: Job, assign) -> dict:
 
 # ------------------------------------------------------------ executors ---
 
-_WORKER_JOB: Job | None = None
-
-
-def _watch_parent(main_pid: int) -> None:
-    parent = os.getppid()  # the sweep, or the fork server between them
-    while os.getppid() == parent and _alive(main_pid):
-        time.sleep(0.5)
-    os._exit(1)  # the sweep was killed: stop rather than linger as an orphan
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
-def _init_worker(job: Job, main_pid: int) -> None:
-    global _WORKER_JOB
-    _WORKER_JOB = job
-    threading.Thread(target=_watch_parent, args=(main_pid,), daemon=True).start()
-
-
-def _pool_task(assign) -> dict:
-    assert _WORKER_JOB is not None
-    return run_scenario(_WORKER_JOB, assign)
-
-
-def _mp_context():
-    """fork when it is safe (one thread: the parent has imported everything, so workers
-    start at once); forkserver (preloading this module) or spawn otherwise."""
-    import multiprocessing as mp
-
-    methods = mp.get_all_start_methods()
-    if "fork" in methods and threading.active_count() == 1:
-        return mp.get_context("fork")
-    if "forkserver" in methods:
-        ctx = mp.get_context("forkserver")
-        ctx.set_forkserver_preload([__name__, "shareplan.solver.run"])
-        return ctx
-    return mp.get_context("spawn")
-
-
 # Each executor starts its workers and submits every scenario when called (before any
 # progress thread exists, so local workers can be forked), and returns an iterator of
 # (scenario, result) in the order they finish.
@@ -137,62 +86,126 @@ def _run_inline(job: Job, pending: list[Scenario]) -> Iterator[tuple[Scenario, d
         yield sc, run_scenario(job, sc.assign)
 
 
-def _run_local(job: Job, pending: list[Scenario], workers: int
-               ) -> Iterator[tuple[Scenario, dict]]:
-    from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
-    from concurrent.futures.process import BrokenProcessPool
+def _pool_task(job: Job, sc: Scenario) -> dict:
+    return run_scenario(job, sc.assign)
 
-    pool = ProcessPoolExecutor(max_workers=workers, mp_context=_mp_context(),
-                               initializer=_init_worker, initargs=(job, os.getpid()))
-    todo = {pool.submit(_pool_task, sc.assign): sc for sc in pending}
+
+def stall_seconds(options: SolveOptions) -> float | None:
+    """How long a scenario may run before its worker is killed: three times the time
+    limit plus a minute (no guard without a time limit)."""
+    limit = options.time_limit
+    return None if limit is None else 3 * limit + 60
+
+
+def _run_local(job: Job, pending: list[Scenario], workers: int, start_method: str | None
+               ) -> Iterator[tuple[Scenario, dict]]:
+    from .pool import Died, run_pool
+
+    stream = run_pool(_pool_task, job, pending, workers, stall_s=stall_seconds(job.options),
+                      start_method=start_method)
 
     def results():
         try:
-            while todo:
-                done, _ = wait(todo, return_when=FIRST_COMPLETED)
-                for fut in done:
-                    sc = todo.pop(fut)
-                    try:
-                        result = fut.result()
-                    except BrokenProcessPool:
-                        raise WorkerLost(
-                            f"a worker process died while running scenario {sc.index} (or "
-                            "one near it); what finished is in the journal") from None
-                    yield sc, result
+            for sc, result in stream:
+                if isinstance(result, Died):
+                    result = error_result(result.reason)
+                yield sc, result
         finally:
-            pool.shutdown(wait=True, cancel_futures=True)
+            stream.close()
 
     return results()
 
 
+class SchedulerUnreachable(OSError):
+    """The Dask scheduler named by ``--scheduler`` did not answer."""
+
+
+DASK_ATTEMPTS = 3  # submissions of one scenario before its failure is its result
+
+
+def _the_job(job: Job) -> Job:
+    return job
+
+
 def _run_dask(job: Job, pending: list[Scenario], scheduler: str
               ) -> Iterator[tuple[Scenario, dict]]:
+    """On a Dask cluster. The job is a task (not scattered data), so the scheduler can
+    compute it again if every worker holding it dies; a scenario whose future fails
+    (a worker lost mid-task more often than the scheduler's ``allowed-failures``) is
+    submitted again, up to ``DASK_ATTEMPTS`` times, before the failure is its row."""
     from distributed import Client, as_completed
 
-    # the connect timeout is dask's distributed.comm.timeouts.connect
-    client = Client(scheduler, set_as_default=False)
+    try:  # the connect timeout is dask's distributed.comm.timeouts.connect
+        client = Client(scheduler, set_as_default=False)
+    except OSError as exc:
+        raise SchedulerUnreachable(f"cannot use the Dask scheduler at {scheduler}: "
+                                   f"{exc}") from exc
     try:
-        job_f = client.scatter(job, broadcast=True, hash=False)
-        todo = {client.submit(run_scenario, job_f, sc.assign, pure=False): sc
-                for sc in pending}
+        job_f = client.submit(_the_job, job, pure=False)
+
+        def submit(sc: Scenario):
+            return client.submit(run_scenario, job_f, sc.assign, pure=False)
+
+        todo = {submit(sc): (sc, 1) for sc in pending}
     except BaseException:
         client.close()
         raise
 
     def results():
         try:
-            for fut in as_completed(list(todo), loop=client.loop):
-                sc = todo.pop(fut)
-                try:
-                    result = fut.result()
-                except Exception as exc:  # noqa: BLE001 - e.g. a worker lost mid-task
-                    result = error_result(f"dask: {type(exc).__name__}: {exc}")
-                yield sc, result
+            finished = as_completed(list(todo), loop=client.loop)
+            watch = _WorkerWatch(client, scheduler)
+            while todo:
+                batch = finished.next_batch(block=False)
+                if not batch:
+                    watch.check()  # raises ClusterLost after long without workers
+                    time.sleep(0.05)
+                    continue
+                for fut in batch:
+                    sc, attempt = todo.pop(fut)
+                    try:
+                        result = fut.result()
+                    except Exception as exc:  # noqa: BLE001 - e.g. a worker lost mid-task
+                        if attempt < DASK_ATTEMPTS:
+                            again = submit(sc)
+                            todo[again] = (sc, attempt + 1)
+                            finished.add(again)
+                            continue
+                        result = error_result(f"dask, {attempt} attempts: "
+                                              f"{type(exc).__name__}: {exc}")
+                    yield sc, result
         finally:
             client.cancel(list(todo))
             client.close()
 
     return results()
+
+
+class ClusterLost(RuntimeError):
+    """The Dask cluster has had no workers for ``NO_WORKERS_S`` seconds."""
+
+
+NO_WORKERS_S = 120.0
+ASK_EVERY_S = 5.0
+
+
+class _WorkerWatch:
+    """Asks the scheduler for its workers (every ``ASK_EVERY_S``) while nothing finishes."""
+
+    def __init__(self, client, scheduler: str):
+        self.client, self.scheduler = client, scheduler
+        self.asked = self.seen = time.monotonic()
+
+    def check(self) -> None:
+        now = time.monotonic()
+        if now - self.asked < ASK_EVERY_S:
+            return
+        self.asked = now
+        if self.client.scheduler_info().get("workers"):
+            self.seen = now
+        elif now - self.seen >= NO_WORKERS_S:
+            raise ClusterLost(f"the Dask cluster at {self.scheduler} has had no workers for "
+                              f"{now - self.seen:.0f} s")
 
 
 # --------------------------------------------------------------- driver ---
@@ -206,8 +219,14 @@ def default_workers() -> int:
 
 def run_sweep(job: Job, scenarios: list[Scenario], out: str, *, workers: int | None = None,
               scheduler: str | None = None, quiet: bool = False,
-              retry_failed: bool = False) -> Outcome:
-    """Run what the journal next to ``out`` lacks; every scenario's record, in order."""
+              retry_failed: bool = False, journal: Journal | None = None,
+              start_method: str | None = None) -> Outcome:
+    """Run what the journal next to ``out`` lacks; every scenario's record, in order.
+
+    ``journal``: one the caller opened (and so locked) to hold past this call, e.g.
+    while it writes the table; otherwise it is opened and closed here.
+    ``start_method``: of local workers (fork, forkserver, spawn); by default fork when
+    the process has one thread."""
     t0 = time.perf_counter()
     # import the solver path here, once: forked workers inherit it ready to use
     from ..solver.backends import get_backend
@@ -218,7 +237,9 @@ def run_sweep(job: Job, scenarios: list[Scenario], out: str, *, workers: int | N
     opts["explain"] = job.explain
     keys = {sc.index: scenario_key(sc.assign, job.digest, job.backend, opts)
             for sc in scenarios}
-    journal = Journal(journal_path(out))
+    own_journal = journal is None
+    if journal is None:
+        journal = Journal(journal_path(out))
     try:
         def wanted(sc: Scenario) -> bool:
             rec = journal.done.get(keys[sc.index])
@@ -232,7 +253,7 @@ def run_sweep(job: Job, scenarios: list[Scenario], out: str, *, workers: int | N
         elif scheduler:
             stream = _run_dask(job, pending, scheduler)
         elif n_workers > 1:
-            stream = _run_local(job, pending, n_workers)
+            stream = _run_local(job, pending, n_workers, start_method)
         else:
             stream = _run_inline(job, pending)
         ran = 0
@@ -254,6 +275,7 @@ def run_sweep(job: Job, scenarios: list[Scenario], out: str, *, workers: int | N
         results = [(sc, journal.done[keys[sc.index]]["result"]) for sc in scenarios
                    if keys[sc.index] in journal.done]
     finally:
-        journal.close()
+        if own_journal:
+            journal.close()
     return Outcome(results, ran, reused, time.perf_counter() - t0,
                    n_workers if not scheduler else 0, interrupted)
