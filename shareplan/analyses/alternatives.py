@@ -63,6 +63,7 @@ DIRECTIONS = ("diverse", "fewest_units", "most_units", "even_spread", "closest")
 COMPLETE = "complete"  # the next search proved no other distinct plan within the slack
 REACHED_N = "reached_n"  # n plans found; more may exist
 TIME_LIMIT = "time_limit"  # the shared time limit ran out first
+UNPROVEN = "unproven"  # no further plan found, and the solver cannot prove there is none
 SOLVER_ERROR = "error"  # a solver failed or returned a plan the checks refuse
 NO_OPTIMUM = "no_optimum"  # no least-cost plan, so no alternatives
 
@@ -200,7 +201,8 @@ def _add_columns(lp: LinearProgram, family: str, labels, lb, ub, integer: bool
     """lp with len(labels) new columns (no terms in any row yet, cost 0)."""
     m = len(labels)
     A = sp.hstack([lp.A, sp.csr_matrix((lp.n_rows, m))]).tocsr()
-    return replace(lp, A=A, lb=np.append(lp.lb, lb), ub=np.append(lp.ub, ub),
+    return replace(lp, A=A, lb=np.append(lp.lb, np.broadcast_to(np.asarray(lb, float), (m,))),
+                   ub=np.append(lp.ub, np.broadcast_to(np.asarray(ub, float), (m,))),
                    integer=np.append(lp.integer, np.full(m, integer)),
                    obj=np.append(lp.obj, np.zeros(m)),
                    col_blocks=[*lp.col_blocks, Block(family, lp.n_cols, list(labels))])
@@ -543,9 +545,10 @@ def find_alternatives(inst: Instance, n: int = 10, slack: float = 0.01,
 
     search, stop_message = REACHED_N, ""
     if keep_local and not result.alternatives[0].meets_constraints:
-        cheapest = solve_programme(free, backend, clock.share(n))
-        search, stop_message = _cheapest_keeping_local(cheapest, cost, offset, cap, opt,
-                                                       keep_local, result)
+        share = clock.share(n)
+        cheapest = solve_programme(free, backend, share)
+        search, stop_message = _cheapest_keeping_local(cheapest, share, cost, offset, cap,
+                                                       opt, keep_local, result)
         if search is None:
             reason = add(clean_solution(cheapest.x, free.integer), cheapest,
                          "least cost keeping " + ", ".join(keep_local) + " local")
@@ -559,9 +562,10 @@ def find_alternatives(inst: Instance, n: int = 10, slack: float = 0.01,
         prog, value, note = with_cuts(lp), None, ""
         if direction.kind != "diverse":
             dprog, maximize = _direction_programme(prog, form, dec, direction, source)
-            res = solve_programme(dprog, backend, clock.share(2 * wanted))
+            share = clock.share(2 * wanted)
+            res = solve_programme(dprog, backend, share)
             if res.x is None or res.status not in (Status.OPTIMAL, Status.FEASIBLE):
-                search, stop_message = _stopped(res)
+                search, stop_message = _stopped(res, share)
                 break
             value = float(dprog.obj @ res.x + dprog.obj_offset)
             if res.status is not Status.OPTIMAL:
@@ -573,12 +577,13 @@ def find_alternatives(inst: Instance, n: int = 10, slack: float = 0.01,
                                np.inf if maximize else held - dprog.obj_offset + 1e-6,
                                [("held",)])
             fallback = res
-        res = solve_programme(diversity(prog), backend, clock.share(wanted, DIVERSITY_GAP))
+        share = clock.share(wanted, DIVERSITY_GAP)
+        res = solve_programme(diversity(prog), backend, share)
         if (res.x is None or res.status not in (Status.OPTIMAL, Status.FEASIBLE)) \
                 and direction.kind != "diverse":
             res, note = fallback, note + "diversity not searched (time share); "
         if res.x is None or res.status not in (Status.OPTIMAL, Status.FEASIBLE):
-            search, stop_message = _stopped(res)
+            search, stop_message = _stopped(res, share)
             break
         if direction.kind == "diverse" or res is not fallback:
             note += ("most diverse" if res.status is Status.OPTIMAL
@@ -601,17 +606,20 @@ def find_alternatives(inst: Instance, n: int = 10, slack: float = 0.01,
     return result
 
 
-def _stopped(res: BackendResult) -> tuple[str, str]:
-    """How the search ends when a solve brings no plan."""
+def _stopped(res: BackendResult, share: SolveOptions) -> tuple[str, str]:
+    """How the search ends when a solve (given ``share``) brings no plan."""
     if res.status is Status.INFEASIBLE:
         return COMPLETE, ""
-    if res.status is Status.NO_SOLUTION:
+    limited = share.time_limit is not None and res.solve_s >= 0.9 * share.time_limit
+    if res.status is Status.NO_SOLUTION and limited:
         return TIME_LIMIT, "the time limit ran out before another plan was found"
+    if res.status is Status.NO_SOLUTION:
+        return UNPROVEN, res.message or "the solver stopped without a plan or a proof"
     return SOLVER_ERROR, f"{res.solver}: {res.status.value} {res.message}".strip()
 
 
-def _cheapest_keeping_local(res: BackendResult, cost, offset, cap, opt, keep_local, result
-                            ) -> tuple[str | None, str]:
+def _cheapest_keeping_local(res: BackendResult, share: SolveOptions, cost, offset, cap, opt,
+                            keep_local, result) -> tuple[str | None, str]:
     """(None, "") when the least-cost plan keeping the rules is within the slack, else how
     the search ends and what that plan costs."""
     rules = ", ".join(keep_local)
@@ -619,7 +627,7 @@ def _cheapest_keeping_local(res: BackendResult, cost, offset, cap, opt, keep_loc
         return COMPLETE, (f"no plan at all keeps {rules} local (a rule of the instance "
                           "requires sharing)")
     if res.x is None:
-        return _stopped(res)
+        return _stopped(res, share)
     total = float(cost @ res.x[: len(cost)] + offset)
     if total > cap:
         share = (total - opt) / result.budget_gbp * result.slack if result.budget_gbp else 0

@@ -9,7 +9,14 @@ from rich.table import Table
 
 from ..io import atomic_write_csv, atomic_write_json
 from ..report import fte, make_console, money
-from .alternatives import COMPLETE, REACHED_N, SOLVER_ERROR, TIME_LIMIT, AlternativesResult
+from .alternatives import (
+    COMPLETE,
+    REACHED_N,
+    SOLVER_ERROR,
+    TIME_LIMIT,
+    UNPROVEN,
+    AlternativesResult,
+)
 
 
 def _pct(fraction: float) -> str:
@@ -36,6 +43,8 @@ def search_sentence(r: AlternativesResult, n: int) -> str:
             REACHED_N: f"search stopped at --n {n}: more distinct plans may lie within the slack",
             TIME_LIMIT: f"search stopped by the time limit after {found} plan(s): more may lie "
                         "within the slack",
+            UNPROVEN: f"search stopped after {found} plan(s): the solver found no other plan "
+                      "within the slack but cannot prove there is none",
             SOLVER_ERROR: "search stopped by a solver failure",
             }.get(r.search, r.search)
 
