@@ -48,12 +48,12 @@ from ..analysis import diff_plans
 from ..models.instance import Instance
 from ..models.load import InstanceError, Problem, instance_digest
 from ..models.network import build_network
-from ..solver.backends import DEFAULT_BACKEND, SolveOptions, Status
+from ..solver.backends import DEFAULT_BACKEND, SolveOptions, Status, get_backend
 from ..solver.backends.base import BackendResult, relative_gap
 from ..solver.formulation import Formulation, build_formulation
 from ..solver.lp import Block, LinearProgram
 from ..solver.plan import Plan, clean_solution, read_solution
-from ..solver.run import solve_programme
+from ..solver.run import VIOLATION_TOLERANCE, solve_programme
 from ..text import money
 
 SLACK_BASES = ("decisions", "total")
@@ -334,21 +334,22 @@ def _sites_of(form: Formulation, target: str) -> set[str]:
 
 
 def _direction_programme(lp: LinearProgram, form: Formulation, dec: UnitDecisions,
-                         direction: Direction, source: str) -> tuple[LinearProgram, bool]:
-    """(lp with the direction as its objective, True when it is maximised)."""
+                         direction: Direction, source: str):
+    """(lp with the direction as its objective, True when it is maximised, a function
+    giving the new programme's columns from a solution x of lp)."""
     n = lp.n_cols
     if direction.kind in ("fewest_units", "most_units"):
         sites = _sites_of(form, direction.target)
         vec = np.zeros(n)
         for fd, y in zip(form.net.functions, form.y):
             vec[[c for c, h in zip(y, fd.hosts) if h in sites]] = 1.0
-        return replace(lp, obj=vec, obj_offset=0.0,
-                       maximize=direction.kind == "most_units"), direction.kind == "most_units"
+        most = direction.kind == "most_units"
+        return replace(lp, obj=vec, obj_offset=0.0, maximize=most), most, _same
     if direction.kind == "closest":
         w, w0 = dec.distance_terms(dec.pattern_of_plan(direction.reference, form, source))
         vec = np.zeros(n)
         vec[dec.cols] = w
-        return replace(lp, obj=vec, obj_offset=w0, maximize=False), False
+        return replace(lp, obj=vec, obj_offset=w0, maximize=False), False, _same
     # even spread: hosted_f = sum of y at sites f owns;  t_max >= hosted_f >= t_min
     inst = form.net.inst
     owner = {s.id: s.owner for s in inst.sites if s.owner}
@@ -371,7 +372,18 @@ def _direction_programme(lp: LinearProgram, form: Formulation, dec: UnitDecision
                      [(f, b) for f in hosting for b in ("max", "min")])
     vec = np.zeros(lp.n_cols)
     vec[[t_max, t_min]] = [1.0, -1.0]
-    return replace(lp, obj=vec, obj_offset=0.0, maximize=False), False
+
+    def extend(x: np.ndarray) -> np.ndarray:
+        full = np.append(x, [0.0, 0.0])
+        hosted = -(M[0::2] @ full)
+        full[[t_max, t_min]] = [hosted.max(), hosted.min()]
+        return full
+
+    return replace(lp, obj=vec, obj_offset=0.0, maximize=False), False, extend
+
+
+def _same(x: np.ndarray) -> np.ndarray:
+    return x
 
 
 # ---------------------------------------------------------------- plans
@@ -423,11 +435,161 @@ class _Clock:
         left = self.left()
         return left is not None and left <= 0.01
 
-    def share(self, parts: float, gap: float | None = None) -> SolveOptions:
-        """Options with 1/parts of the time left (and another gap if given)."""
+    def share(self, parts: float, gap: float | None = None, cap: float | None = None
+              ) -> SolveOptions:
+        """Options with 1/parts of the time left (at most ``cap`` seconds), another gap."""
         opts = self.options if gap is None else replace(self.options, gap=gap)
         left = self.left()
-        return opts if left is None else replace(opts, time_limit=max(0.01, left / parts))
+        limit = None if left is None else max(0.01, left / parts)
+        if cap is not None:
+            limit = cap if limit is None else min(limit, cap)
+        return replace(opts, time_limit=limit)
+
+
+#: Without --time-limit, each solve that ranks plans (direction, diversity) stops after
+#: this many seconds with the best plan it has (a plan within the slack from the start).
+RANKING_SECONDS = 10.0
+#: Gap of the solve that finds a first distinct plan within the slack (any will do: it
+#: is the start of the ranking solves).
+START_GAP = 0.5
+
+
+#: Backends not given a MIP start: OR-Tools' HiGHS engine ends the process with a
+#: segmentation fault on a solution hint (OR-Tools 9.15, measured here).
+NO_START = {"ortools-highs"}
+
+
+def _solve_from(prog: LinearProgram, backend: str, options: SolveOptions,
+                start: np.ndarray) -> BackendResult:
+    """A ranking solve from a known plan within the slack; never worse than the start.
+
+    The backend is called with the start as MIP start (``solve_programme`` takes none);
+    the rows are checked as ``solve_programme`` checks them.
+    """
+    res = get_backend(backend).solve(prog, options,
+                                     start=None if backend in NO_START else start)
+    if res.x is not None and prog.worst_row(res.x)[0] > VIOLATION_TOLERANCE:
+        res.x = None
+    value = float(prog.obj @ start + prog.obj_offset)
+    better = res.x is not None and (res.objective > value - 1e-9 if prog.maximize
+                                    else res.objective < value + 1e-9)
+    if not better:
+        proven = res.status is Status.OPTIMAL and res.x is not None
+        return replace(res, x=start, objective=value,
+                       status=Status.OPTIMAL if proven else Status.FEASIBLE)
+    return res
+
+
+class _Search:
+    """The state of one run: the programme with the slack row, the plans found so far."""
+
+    def __init__(self, inst, form, dec, base, local_cols, cap, eps, opt, backend, options,
+                 clock, result, digest, tol):
+        self.inst, self.form, self.dec, self.base = inst, form, dec, base
+        self.cost, self.offset = base.obj.copy(), base.obj_offset
+        free = replace(base, ub=base.ub.copy())  # the model with the --keep-local rules
+        free.ub[local_cols] = 0.0
+        self.free = free
+        self.lp = _stack_rows(free, "slack", _row(free.n_cols, np.nonzero(self.cost)[0],
+                                                  self.cost[self.cost != 0]),
+                              -np.inf, cap - self.offset, [("cost",)])
+        self.local_cols, self.cap, self.eps, self.opt = local_cols, cap, eps, opt
+        self.backend, self.options, self.clock, self.result = backend, options, clock, result
+        self.digest, self.tol = digest, tol
+        self.ranking_cap = None if options.time_limit is not None else RANKING_SECONDS
+
+    def with_cuts(self) -> LinearProgram:
+        """The slack programme with d_j(z) >= 1 for every plan found."""
+        rows, w0s = [], []
+        for alt in self.result.alternatives:
+            w, w0 = self.dec.distance_terms(alt.pattern)
+            rows.append(_row(self.lp.n_cols, self.dec.cols, w))
+            w0s.append(w0)
+        return _stack_rows(self.lp, "nogood", sp.vstack(rows), 1.0 - np.array(w0s), np.inf,
+                           [(str(a.rank),) for a in self.result.alternatives])
+
+    def diversity(self, prog: LinearProgram) -> LinearProgram:
+        """max sum_j d_j(z) - eps (cost(x) - opt) over prog's rows."""
+        vec = np.zeros(prog.n_cols)
+        w0 = 0.0
+        for alt in self.result.alternatives:
+            w, c0 = self.dec.distance_terms(alt.pattern)
+            vec[self.dec.cols] += w
+            w0 += c0
+        vec[: len(self.cost)] -= self.eps * self.cost
+        return replace(prog, obj=vec, obj_offset=w0 - self.eps * (self.offset - self.opt),
+                       maximize=True)
+
+    def add(self, x: np.ndarray, res: BackendResult, note: str, value=None) -> str | None:
+        """Append the plan of x (checked); why it is refused, or None."""
+        r, optimum = self.result, self.result.alternatives[0].plan
+        plan = _plan(self.form, self.inst, res, x, Status.FEASIBLE, r.bound_gbp, self.backend,
+                     self.options, self.digest, self.cost, self.offset, note)
+        reason = _checked(self.inst, plan, self.cap, self.tol)
+        if reason:
+            return reason
+        pattern = self.dec.pattern(x)
+        r.alternatives.append(Alternative(
+            rank=len(r.alternatives), plan=plan, extra_gbp=plan.objective - self.opt,
+            extra_by_force={f.force: f.plan_gbp - g.plan_gbp
+                            for f, g in zip(plan.forces, optimum.forces)},
+            changes=diff_plans(optimum.to_dict(), plan.to_dict()).changes,
+            distance=int(np.sum(pattern != r.alternatives[0].pattern)), direction_value=value,
+            note=note, meets_constraints=bool(np.all(x[self.local_cols] < 0.5)),
+            pattern=pattern))
+        return None
+
+    def keep_local_first(self, keep_local: list[str], n: int) -> tuple[str, str]:
+        """The least-cost plan keeping the --keep-local rules, when the optimum breaks them."""
+        share = self.clock.share(n)
+        res = solve_programme(self.free, self.backend, share)
+        rules = ", ".join(keep_local)
+        if res.status is Status.INFEASIBLE:
+            return COMPLETE, (f"no plan at all keeps {rules} local (a rule of the instance "
+                              "requires sharing)")
+        if res.x is None:
+            return _stopped(res, share)
+        x = clean_solution(res.x, self.free.integer)
+        total = float(self.cost @ x + self.offset)
+        if total > self.cap + self.tol:
+            r = self.result
+            share_of = (total - self.opt) / r.budget_gbp * r.slack if r.budget_gbp else 0.0
+            return COMPLETE, (f"no plan within the slack keeps {rules} local: the cheapest that "
+                              f"does costs {money(total - self.opt, 2)} more than the optimum "
+                              f"({_pct(share_of)} on the {r.basis} basis)")
+        reason = self.add(x, res, f"least cost keeping {rules} local")
+        return (SOLVER_ERROR, reason) if reason else (REACHED_N, "")
+
+    def next_plan(self, direction: Direction, source: str, wanted: int) -> tuple[str, str]:
+        """Find and add one more distinct plan; (REACHED_N, "") or how the search ends."""
+        prog = self.with_cuts()
+        share = self.clock.share(2 * wanted, gap=START_GAP)
+        first = solve_programme(prog, self.backend, share)  # any distinct plan within slack
+        if first.x is None or first.status not in (Status.OPTIMAL, Status.FEASIBLE):
+            return _stopped(first, share)
+        x = clean_solution(first.x, prog.integer)
+        value, note = None, ""
+        if direction.kind != "diverse":
+            dprog, maximize, extend = _direction_programme(prog, self.form, self.dec,
+                                                           direction, source)
+            share = self.clock.share(2 * wanted, cap=self.ranking_cap)
+            res = _solve_from(dprog, self.backend, share, extend(x))
+            value = float(np.round(res.objective, 6))
+            note = "" if res.status is Status.OPTIMAL else "direction not proven best; "
+            held = np.round(res.objective - dprog.obj_offset)
+            prog = _stack_rows(dprog, "direction",
+                               _row(dprog.n_cols, np.nonzero(dprog.obj)[0],
+                                    dprog.obj[dprog.obj != 0]),
+                               held - 1e-6 if maximize else -np.inf,
+                               np.inf if maximize else held + 1e-6, [("held",)])
+            x = res.x
+        share = self.clock.share(wanted, gap=DIVERSITY_GAP, cap=self.ranking_cap)
+        res = _solve_from(self.diversity(prog), self.backend, share, x)
+        note += ("most diverse" if res.status is Status.OPTIMAL
+                 else f"diversity not proven best (stopped after {share.time_limit:.3g} s)")
+        reason = self.add(clean_solution(res.x[: len(self.cost)], self.base.integer), res, note,
+                          value)
+        return (SOLVER_ERROR, reason) if reason else (REACHED_N, "")
 
 
 # ---------------------------------------------------------------- the search
@@ -442,7 +604,8 @@ def find_alternatives(inst: Instance, n: int = 10, slack: float = 0.01,
 
     ``keep_local`` rules (``FUNCTION`` or ``FUNCTION:FORCE``) bind every alternative; the
     least-cost plan that keeps them comes first after the optimum. ``options.time_limit``
-    is shared by the whole run.
+    is shared by the whole run; without one, each ranking solve stops after
+    RANKING_SECONDS with the best plan it has.
     """
     options = options or SolveOptions()
     direction = direction or Direction()
@@ -460,6 +623,8 @@ def find_alternatives(inst: Instance, n: int = 10, slack: float = 0.01,
     dec = UnitDecisions.of(form)
     base = occupied_units(form)
     local_cols = _local_columns(form, keep_local)
+    if direction.kind != "diverse":  # a bad direction is refused before any solve
+        _direction_programme(base, form, dec, direction, source)
     cost, offset = base.obj.copy(), base.obj_offset
     build_s = time.perf_counter() - clock.t0
 
@@ -480,7 +645,6 @@ def find_alternatives(inst: Instance, n: int = 10, slack: float = 0.01,
     opt = float(cost @ x0 + offset)
     scale = max(1.0, abs(opt - offset)) if basis == "decisions" else abs(opt)
     budget = slack * scale
-    cap = opt + budget
     tol = max(0.05, 1e-7 * scale)
     result.optimum_gbp, result.bound_gbp, result.budget_gbp = opt, first.bound, budget
     notes = [] if first.status is Status.OPTIMAL else [
@@ -493,109 +657,24 @@ def find_alternatives(inst: Instance, n: int = 10, slack: float = 0.01,
         result.optimum_status, result.search = Status.ERROR, SOLVER_ERROR
         result.message = f"the least-cost plan is refused: {reason}"
         return result
-    opt_dict = optimum.to_dict()
-
-    def add(x, res, note, value=None) -> str | None:
-        plan = _plan(form, inst, res, x, Status.FEASIBLE, first.bound, backend, options,
-                     digest, cost, offset, note)
-        reason = _checked(inst, plan, cap, tol)
-        if reason:
-            return reason
-        pattern = dec.pattern(x)
-        base_pattern = result.alternatives[0].pattern if result.alternatives else pattern
-        extra = {f.force: f.plan_gbp - g.plan_gbp for f, g in zip(plan.forces, optimum.forces)}
-        result.alternatives.append(Alternative(
-            rank=len(result.alternatives), plan=plan, extra_gbp=plan.objective - opt,
-            extra_by_force=extra, changes=diff_plans(opt_dict, plan.to_dict()).changes,
-            distance=int(np.sum(pattern != base_pattern)), direction_value=value, note=note,
-            meets_constraints=bool(np.all(x[local_cols] < 0.5)), pattern=pattern))
-        return None
-
     result.alternatives.append(Alternative(
-        rank=0, plan=optimum, extra_gbp=0.0, extra_by_force={f.force: 0.0 for f in
-                                                              optimum.forces},
-        changes=[], distance=0, direction_value=None,
+        rank=0, plan=optimum, extra_gbp=0.0,
+        extra_by_force={f.force: 0.0 for f in optimum.forces}, changes=[], distance=0,
+        direction_value=None,
         note="least cost" + ("" if first.status is Status.OPTIMAL else " found (not proven)"),
         meets_constraints=bool(np.all(x0[local_cols] < 0.5)), pattern=dec.pattern(x0)))
 
-    free = replace(base, ub=base.ub.copy())  # the model with the --keep-local rules
-    free.ub[local_cols] = 0.0
-    lp = _stack_rows(free, "slack", _row(free.n_cols, np.nonzero(cost)[0], cost[cost != 0]),
-                     -np.inf, cap - offset, [("cost",)])
-    eps = 0.5 / max(budget, 1.0)
-
-    def with_cuts(prog: LinearProgram) -> LinearProgram:
-        rows, w0s = [], []
-        for alt in result.alternatives:
-            w, w0 = dec.distance_terms(alt.pattern)
-            rows.append(_row(prog.n_cols, dec.cols, w))
-            w0s.append(w0)
-        return _stack_rows(prog, "nogood", sp.vstack(rows), 1.0 - np.array(w0s), np.inf,
-                           [(str(a.rank),) for a in result.alternatives])
-
-    def diversity(prog: LinearProgram) -> LinearProgram:
-        vec = np.zeros(prog.n_cols)
-        w0 = 0.0
-        for alt in result.alternatives:
-            w, c0 = dec.distance_terms(alt.pattern)
-            vec[dec.cols] += w
-            w0 += c0
-        vec[: len(cost)] -= eps * cost
-        return replace(prog, obj=vec, obj_offset=w0 - eps * (offset - opt), maximize=True)
-
-    search, stop_message = REACHED_N, ""
-    if keep_local and not result.alternatives[0].meets_constraints:
-        share = clock.share(n)
-        cheapest = solve_programme(free, backend, share)
-        search, stop_message = _cheapest_keeping_local(cheapest, share, cost, offset, cap,
-                                                       opt, keep_local, result)
-        if search is None:
-            reason = add(clean_solution(cheapest.x, free.integer), cheapest,
-                         "least cost keeping " + ", ".join(keep_local) + " local")
-            search = SOLVER_ERROR if reason else REACHED_N
-            stop_message = reason or ""
-    while search == REACHED_N and len(result.alternatives) < n:
+    search = _Search(inst, form, dec, base, local_cols, opt + budget, 0.5 / max(budget, 1.0),
+                     opt, backend, options, clock, result, digest, tol)
+    state, stop_message = REACHED_N, ""
+    if keep_local and not result.alternatives[0].meets_constraints and n > 1:
+        state, stop_message = search.keep_local_first(keep_local, n)
+    while state == REACHED_N and len(result.alternatives) < n:
         if clock.expired():
-            search, stop_message = TIME_LIMIT, "the time limit ran out"
+            state, stop_message = TIME_LIMIT, "the time limit ran out"
             break
-        wanted = n - len(result.alternatives)
-        prog, value, note = with_cuts(lp), None, ""
-        if direction.kind != "diverse":
-            dprog, maximize = _direction_programme(prog, form, dec, direction, source)
-            share = clock.share(2 * wanted)
-            res = solve_programme(dprog, backend, share)
-            if res.x is None or res.status not in (Status.OPTIMAL, Status.FEASIBLE):
-                search, stop_message = _stopped(res, share)
-                break
-            value = float(dprog.obj @ res.x + dprog.obj_offset)
-            if res.status is not Status.OPTIMAL:
-                note = "direction not proven best (time share); "
-            held = np.round(value)
-            prog = _stack_rows(dprog, "direction", _row(dprog.n_cols, np.nonzero(dprog.obj)[0],
-                                                        dprog.obj[dprog.obj != 0]),
-                               held - dprog.obj_offset - 1e-6 if maximize else -np.inf,
-                               np.inf if maximize else held - dprog.obj_offset + 1e-6,
-                               [("held",)])
-            fallback = res
-        share = clock.share(wanted, DIVERSITY_GAP)
-        res = solve_programme(diversity(prog), backend, share)
-        if (res.x is None or res.status not in (Status.OPTIMAL, Status.FEASIBLE)) \
-                and direction.kind != "diverse":
-            res, note = fallback, note + "diversity not searched (time share); "
-        if res.x is None or res.status not in (Status.OPTIMAL, Status.FEASIBLE):
-            search, stop_message = _stopped(res, share)
-            break
-        if direction.kind == "diverse" or res is not fallback:
-            note += ("most diverse" if res.status is Status.OPTIMAL
-                     else "diversity not proven best (time share)")
-        reason = add(clean_solution(res.x[: len(cost)], base.integer), res, note,
-                     None if value is None else float(np.round(value, 6)))
-        if reason:
-            search, stop_message = SOLVER_ERROR, reason
-            break
-    if search == REACHED_N and len(result.alternatives) < n:
-        search = TIME_LIMIT
-    result.search = search
+        state, stop_message = search.next_plan(direction, source, n - len(result.alternatives))
+    result.search = state
     result.message = "; ".join(notes + ([stop_message] if stop_message else []))
     result.summary = summarise(result, [f.id for f in inst.forces],
                                [fd.fn.id for fd in form.net.functions])
@@ -616,25 +695,6 @@ def _stopped(res: BackendResult, share: SolveOptions) -> tuple[str, str]:
     if res.status is Status.NO_SOLUTION:
         return UNPROVEN, res.message or "the solver stopped without a plan or a proof"
     return SOLVER_ERROR, f"{res.solver}: {res.status.value} {res.message}".strip()
-
-
-def _cheapest_keeping_local(res: BackendResult, share: SolveOptions, cost, offset, cap, opt,
-                            keep_local, result) -> tuple[str | None, str]:
-    """(None, "") when the least-cost plan keeping the rules is within the slack, else how
-    the search ends and what that plan costs."""
-    rules = ", ".join(keep_local)
-    if res.status is Status.INFEASIBLE:
-        return COMPLETE, (f"no plan at all keeps {rules} local (a rule of the instance "
-                          "requires sharing)")
-    if res.x is None:
-        return _stopped(res, share)
-    total = float(cost @ res.x[: len(cost)] + offset)
-    if total > cap:
-        share = (total - opt) / result.budget_gbp * result.slack if result.budget_gbp else 0
-        return COMPLETE, (f"no plan within the slack keeps {rules} local: the cheapest that "
-                          f"does costs {money(total - opt, 2)} more than the optimum "
-                          f"({_pct(share)} on the {result.basis} basis)")
-    return None, ""
 
 
 def _pct(fraction: float) -> str:
