@@ -103,6 +103,7 @@ class Alternative:
     note: str
     meets_constraints: bool = True  # keeps every --keep-local rule
     pattern: np.ndarray = field(default_factory=lambda: np.zeros(0), repr=False)
+    x: np.ndarray = field(default_factory=lambda: np.zeros(0), repr=False)
 
     def as_dict(self) -> dict:
         return {"rank": self.rank, "objective": self.plan.objective,
@@ -386,6 +387,48 @@ def _same(x: np.ndarray) -> np.ndarray:
     return x
 
 
+def independent_blocks(lp: LinearProgram) -> list[np.ndarray]:
+    """Column sets no row joins (groups of forces that can never share), largest first."""
+    from scipy.sparse.csgraph import connected_components
+
+    pattern = (lp.A != 0).astype(np.int8)
+    count, label = connected_components(pattern.T @ pattern, directed=False)
+    blocks = [np.nonzero(label == k)[0] for k in range(count)]
+    return sorted(blocks, key=len, reverse=True)
+
+
+def _block(lp: LinearProgram, cols: np.ndarray) -> LinearProgram:
+    """The rows and columns of one independent block, objective offset 0."""
+    rows = np.unique(lp.A[:, cols].nonzero()[0])
+    return replace(lp, A=lp.A[rows][:, cols].tocsr(), lb=lp.lb[cols], ub=lp.ub[cols],
+                   integer=lp.integer[cols], obj=lp.obj[cols], obj_offset=0.0,
+                   row_lo=lp.row_lo[rows], row_hi=lp.row_hi[rows], col_blocks=[],
+                   row_blocks=[Block("block_row", 0, [(str(r),) for r in rows])])
+
+
+def _solve_blocks(lp: LinearProgram, blocks: list[np.ndarray], backend: str,
+                  clock: _Clock) -> BackendResult:
+    """lp solved block by block (as solve_instance solves independent groups): x the union,
+    objective and bound the sums, status the worst."""
+    if len(blocks) <= 1:
+        return solve_programme(lp, backend, clock.share(1))
+    x = np.zeros(lp.n_cols)
+    objective, bound, parts = lp.obj_offset, lp.obj_offset, []
+    for k, cols in enumerate(blocks):
+        res = solve_programme(_block(lp, cols), backend, clock.share(len(blocks) - k))
+        parts.append(res)
+        if res.x is None:
+            return replace(res, solve_s=sum(p.solve_s for p in parts))
+        x[cols] = res.x
+        objective += res.objective
+        bound = None if bound is None or res.bound is None else bound + res.bound
+    worst = next(st for st in (Status.ERROR, Status.FEASIBLE, Status.OPTIMAL)
+                 if any(p.status is st for p in parts))
+    return replace(parts[0], status=worst, x=x, objective=objective, bound=bound,
+                   solve_s=sum(p.solve_s for p in parts),
+                   message="; ".join(p.message for p in parts if p.message))
+
+
 # ---------------------------------------------------------------- plans
 
 
@@ -497,6 +540,58 @@ class _Search:
         self.backend, self.options, self.clock, self.result = backend, options, clock, result
         self.digest, self.tol = digest, tol
         self.ranking_cap = None if options.time_limit is not None else RANKING_SECONDS
+        self.blocks = independent_blocks(base)
+        self.turn = 0  # the block whose change gives the next start
+
+    def anchor(self) -> Alternative | None:
+        """The first plan found that keeps the --keep-local rules."""
+        return next((a for a in self.result.alternatives if a.meets_constraints), None)
+
+    def start_in_one_block(self, share: SolveOptions) -> np.ndarray | None:
+        """A distinct plan within the slack that differs from the anchor in one block only.
+
+        Block k of the anchor x^a is replaced by the most diverse plan of block k (the
+        diversity objective restricted to block k) with
+        cost_k <= cap - (cost(x^a) - cost_k(x^a_k)) and a no-good against every plan found
+        that agrees with x^a outside block k; None when no block has one. Blocks take
+        turns, largest first.
+        """
+        anchor = self.anchor()
+        if anchor is None or len(self.blocks) <= 1:
+            return None
+        in_dec = np.zeros(self.base.n_cols, bool)
+        in_dec[self.dec.cols] = True
+        for step in range(len(self.blocks)):
+            k = (self.turn + step) % len(self.blocks)
+            cols = self.blocks[k]
+            sub = _block(self.free, cols)
+            c = self.cost[cols]
+            room = self.cap - self.offset - (self.cost @ anchor.x - c @ anchor.x[cols])
+            sub = _stack_rows(sub, "slack", _row(len(cols), np.nonzero(c)[0], c[c != 0]),
+                              -np.inf, room, [("cost",)])
+            zpos = np.nonzero(in_dec[cols])[0]  # block columns that are unit decisions
+            zmask = np.isin(self.dec.cols, cols)
+            order = np.argsort(self.dec.cols[zmask])  # dec.cols order -> block order
+            outside = ~zmask
+            vec, const = -self.eps * c, 0.0
+            for alt in self.result.alternatives:
+                w, w0 = self.dec.distance_terms(alt.pattern[zmask])
+                row = np.zeros(len(cols))
+                row[zpos] = w[order]
+                vec += row
+                const += w0
+                if np.any(alt.pattern[outside] != anchor.pattern[outside]):
+                    continue  # differs outside block k already
+                sub = _stack_rows(sub, "nogood", _row(len(cols), np.arange(len(cols)), row),
+                                  1.0 - w0, np.inf, [(str(alt.rank),)])
+            sub = replace(sub, obj=vec, obj_offset=const, maximize=True)
+            res = solve_programme(sub, self.backend, share)
+            if res.x is not None and res.status in (Status.OPTIMAL, Status.FEASIBLE):
+                self.turn = k + 1
+                x = anchor.x.copy()
+                x[cols] = clean_solution(res.x, sub.integer)
+                return x
+        return None
 
     def with_cuts(self) -> LinearProgram:
         """The slack programme with d_j(z) >= 1 for every plan found."""
@@ -536,13 +631,13 @@ class _Search:
             changes=diff_plans(optimum.to_dict(), plan.to_dict()).changes,
             distance=int(np.sum(pattern != r.alternatives[0].pattern)), direction_value=value,
             note=note, meets_constraints=bool(np.all(x[self.local_cols] < 0.5)),
-            pattern=pattern))
+            pattern=pattern, x=x))
         return None
 
     def keep_local_first(self, keep_local: list[str], n: int) -> tuple[str, str]:
         """The least-cost plan keeping the --keep-local rules, when the optimum breaks them."""
         share = self.clock.share(n)
-        res = solve_programme(self.free, self.backend, share)
+        res = _solve_blocks(self.free, self.blocks, self.backend, _Clock(share))
         rules = ", ".join(keep_local)
         if res.status is Status.INFEASIBLE:
             return COMPLETE, (f"no plan at all keeps {rules} local (a rule of the instance "
@@ -563,11 +658,14 @@ class _Search:
     def next_plan(self, direction: Direction, source: str, wanted: int) -> tuple[str, str]:
         """Find and add one more distinct plan; (REACHED_N, "") or how the search ends."""
         prog = self.with_cuts()
+        half = None if self.ranking_cap is None else self.ranking_cap / 2
+        x = self.start_in_one_block(self.clock.share(2 * wanted, DIVERSITY_GAP, half))
         share = self.clock.share(2 * wanted, gap=START_GAP)
-        first = solve_programme(prog, self.backend, share)  # any distinct plan within slack
-        if first.x is None or first.status not in (Status.OPTIMAL, Status.FEASIBLE):
-            return _stopped(first, share)
-        x = clean_solution(first.x, prog.integer)
+        if x is None:  # any distinct plan within the slack, or the proof there is none
+            first = solve_programme(prog, self.backend, share)
+            if first.x is None or first.status not in (Status.OPTIMAL, Status.FEASIBLE):
+                return _stopped(first, share)
+            x = clean_solution(first.x, prog.integer)
         value, note = None, ""
         if direction.kind != "diverse":
             dprog, maximize, extend = _direction_programme(prog, self.form, self.dec,
@@ -583,7 +681,8 @@ class _Search:
                                held - 1e-6 if maximize else -np.inf,
                                np.inf if maximize else held + 1e-6, [("held",)])
             x = res.x
-        share = self.clock.share(wanted, gap=DIVERSITY_GAP, cap=self.ranking_cap)
+        cap = self.ranking_cap if len(self.blocks) <= 1 else half
+        share = self.clock.share(wanted, gap=DIVERSITY_GAP, cap=cap)
         res = _solve_from(self.diversity(prog), self.backend, share, x)
         note += ("most diverse" if res.status is Status.OPTIMAL
                  else f"diversity not proven best (stopped after {share.time_limit:.3g} s)")
@@ -634,7 +733,8 @@ def find_alternatives(inst: Instance, n: int = 10, slack: float = 0.01,
         optimum_gbp=None, bound_gbp=None, fixed_gbp=offset, budget_gbp=None,
         horizon_years=inst.horizon_years, search=NO_OPTIMUM, message="")
 
-    first = solve_programme(base, backend, clock.share(2 if n > 1 else 1))
+    first = _solve_blocks(base, independent_blocks(base), backend,
+                          _Clock(clock.share(2 if n > 1 else 1)))
     result.optimum_status = first.status
     if first.x is None or first.status not in (Status.OPTIMAL, Status.FEASIBLE):
         result.message = f"no least-cost plan: {first.status.value} {first.message}".strip()
@@ -662,7 +762,7 @@ def find_alternatives(inst: Instance, n: int = 10, slack: float = 0.01,
         extra_by_force={f.force: 0.0 for f in optimum.forces}, changes=[], distance=0,
         direction_value=None,
         note="least cost" + ("" if first.status is Status.OPTIMAL else " found (not proven)"),
-        meets_constraints=bool(np.all(x0[local_cols] < 0.5)), pattern=dec.pattern(x0)))
+        meets_constraints=bool(np.all(x0[local_cols] < 0.5)), pattern=dec.pattern(x0), x=x0))
 
     search = _Search(inst, form, dec, base, local_cols, opt + budget, 0.5 / max(budget, 1.0),
                      opt, backend, options, clock, result, digest, tol)

@@ -18,6 +18,9 @@ from .alternatives import (
     AlternativesResult,
 )
 
+#: Up to this many forces the tables show a column per force.
+WIDEST = 6
+
 
 def _pct(fraction: float) -> str:
     return f"{100 * fraction:.3g}%"
@@ -64,26 +67,40 @@ def print_alternatives(r: AlternativesResult, n: int, console: Console | None = 
     if r.message:
         con.print(r.message)
     forces = r.alternatives[0].plan.forces
+    wide = len(forces) <= WIDEST
     table = Table(title="Plans (money over the horizon; 0 = the least-cost plan)",
                   title_justify="left")
-    for col in ("#", "total cost", "extra", *[f"extra {f.force}" for f in forces],
-                "decisions changed", "note"):
+    per_force = [f"extra {f.force}" for f in forces] if wide else ["most extra (force)",
+                                                                   "most saved (force)"]
+    for col in ("#", "total cost", "extra", *per_force, "decisions changed", "note"):
         table.add_column(col, justify="left" if col in ("note",) else "right")
     for a in r.alternatives:
-        table.add_row(str(a.rank), money(a.plan.objective), money(a.extra_gbp),
-                      *[money(a.extra_by_force[f.force]) for f in forces], str(a.distance),
+        if wide:
+            cells = [money(a.extra_by_force[f.force]) for f in forces]
+        else:
+            worst = max(a.extra_by_force, key=a.extra_by_force.get)
+            best = min(a.extra_by_force, key=a.extra_by_force.get)
+            cells = [f"{money(a.extra_by_force[worst])} ({worst})",
+                     f"{money(-a.extra_by_force[best])} ({best})"]
+        table.add_row(str(a.rank), money(a.plan.objective), money(a.extra_gbp), *cells,
+                      str(a.distance),
                       a.note + ("" if a.meets_constraints else " (breaks --keep-local)"))
     con.print(table)
-    figures = Table(title="Each force's savings against its status quo, and frontline officers",
-                    title_justify="left")
-    figures.add_column("#", justify="right")
-    for f in forces:
-        figures.add_column(f"{f.force} savings", justify="right")
-        figures.add_column(f"{f.force} FTE", justify="right")
-    for a in r.alternatives:
-        figures.add_row(str(a.rank), *[v for f in a.plan.forces
-                                       for v in (money(f.savings_gbp), fte(f.frontline_fte))])
-    con.print(figures)
+    if wide:
+        figures = Table(title="Each force's savings against its status quo, and frontline "
+                        "officers", title_justify="left")
+        figures.add_column("#", justify="right")
+        for f in forces:
+            figures.add_column(f"{f.force} savings", justify="right")
+            figures.add_column(f"{f.force} FTE", justify="right")
+        for a in r.alternatives:
+            figures.add_row(str(a.rank), *[v for f in a.plan.forces
+                                           for v in (money(f.savings_gbp),
+                                                     fte(f.frontline_fte))])
+        con.print(figures)
+    else:
+        con.print(f"({len(forces)} forces: each force's extra cost, savings and frontline "
+                  "officers per plan are in --csv alternatives.csv and --json)")
     for a in r.alternatives[1:]:
         con.print(f"#{a.rank} against the least-cost plan (+{money(a.extra_gbp)}):")
         for line in a.changes or ["the same units (ties in cost)"]:
