@@ -391,9 +391,12 @@ def independent_blocks(lp: LinearProgram) -> list[np.ndarray]:
     """Column sets no row joins (groups of forces that can never share), largest first."""
     from scipy.sparse.csgraph import connected_components
 
-    pattern = (lp.A != 0).astype(np.int8)
-    count, label = connected_components(pattern.T @ pattern, directed=False)
-    blocks = [np.nonzero(label == k)[0] for k in range(count)]
+    m, n = lp.A.shape  # rows and columns as the nodes of one graph, linked by nonzeros
+    coo = lp.A.tocoo()
+    graph = sp.csr_matrix((np.ones(coo.nnz), (coo.row, m + coo.col)), shape=(m + n, m + n))
+    _, label = connected_components(graph, directed=False)
+    label = label[m:]
+    blocks = [np.nonzero(label == k)[0] for k in np.unique(label)]
     return sorted(blocks, key=len, reverse=True)
 
 
