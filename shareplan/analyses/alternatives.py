@@ -661,6 +661,18 @@ class _Search:
     def next_plan(self, direction: Direction, source: str, wanted: int) -> tuple[str, str]:
         """Find and add one more distinct plan; (REACHED_N, "") or how the search ends."""
         prog = self.with_cuts()
+        if len(self.blocks) <= 1 and direction.kind == "diverse":  # one solve, if it can
+            share = self.clock.share(wanted, gap=DIVERSITY_GAP, cap=self.ranking_cap)
+            res = solve_programme(self.diversity(prog), self.backend, share)
+            if res.status is Status.INFEASIBLE:
+                return COMPLETE, ""
+            if res.x is not None and res.status in (Status.OPTIMAL, Status.FEASIBLE):
+                note = ("most diverse" if res.status is Status.OPTIMAL else
+                        f"diversity not proven best (stopped after {share.time_limit:.3g} s)")
+                reason = self.add(clean_solution(res.x, self.base.integer), res, note)
+                return (SOLVER_ERROR, reason) if reason else (REACHED_N, "")
+            if self.clock.expired():
+                return _stopped(res, share)
         half = None if self.ranking_cap is None else self.ranking_cap / 2
         x = self.start_in_one_block(self.clock.share(2 * wanted, DIVERSITY_GAP, half))
         share = self.clock.share(2 * wanted, gap=START_GAP)
@@ -675,7 +687,7 @@ class _Search:
                                                            direction, source)
             share = self.clock.share(2 * wanted, cap=self.ranking_cap)
             res = _solve_from(dprog, self.backend, share, extend(x))
-            value = float(np.round(res.objective, 6))
+            value = float(np.round(res.objective, 6)) + 0.0
             note = "" if res.status is Status.OPTIMAL else "direction not proven best; "
             held = np.round(res.objective - dprog.obj_offset)
             prog = _stack_rows(dprog, "direction",
@@ -726,7 +738,7 @@ def find_alternatives(inst: Instance, n: int = 10, slack: float = 0.01,
     base = occupied_units(form)
     local_cols = _local_columns(form, keep_local)
     if direction.kind != "diverse":  # a bad direction is refused before any solve
-        _direction_programme(base, form, dec, direction, source)
+        dprog, _, extend = _direction_programme(base, form, dec, direction, source)
     cost, offset = base.obj.copy(), base.obj_offset
     build_s = time.perf_counter() - clock.t0
 
@@ -763,7 +775,8 @@ def find_alternatives(inst: Instance, n: int = 10, slack: float = 0.01,
     result.alternatives.append(Alternative(
         rank=0, plan=optimum, extra_gbp=0.0,
         extra_by_force={f.force: 0.0 for f in optimum.forces}, changes=[], distance=0,
-        direction_value=None,
+        direction_value=None if direction.kind == "diverse" else
+        float(np.round(dprog.obj @ extend(x0) + dprog.obj_offset, 6)) + 0.0,
         note="least cost" + ("" if first.status is Status.OPTIMAL else " found (not proven)"),
         meets_constraints=bool(np.all(x0[local_cols] < 0.5)), pattern=dec.pattern(x0), x=x0))
 
@@ -829,7 +842,9 @@ def summarise(result: AlternativesResult, force_ids: list[str], function_ids: li
     :meth:`AlternativesResult.scope`.
     """
     alts = [a for a in result.alternatives if a.meets_constraints]
-    names = {f.force: f.name for f in result.alternatives[0].plan.forces} if alts else {}
+    if not alts:
+        return []
+    names = {f.force: f.name for f in result.alternatives[0].plan.forces}
     out = []
     for s in function_ids:
         arrangements: dict[tuple, list[int]] = {}

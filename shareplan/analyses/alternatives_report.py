@@ -41,15 +41,23 @@ def slack_sentence(r: AlternativesResult) -> str:
 
 
 def search_sentence(r: AlternativesResult, n: int) -> str:
-    found = len(r.alternatives)
-    return {COMPLETE: f"search complete: these {found} are every distinct plan within the slack",
-            REACHED_N: f"search stopped at --n {n}: more distinct plans may lie within the slack",
-            TIME_LIMIT: f"search stopped by the time limit after {found} plan(s): more may lie "
-                        "within the slack",
-            UNPROVEN: f"search stopped after {found} plan(s): the solver found no other plan "
-                      "within the slack but cannot prove there is none",
+    found = r.n_summarised
+    kept = f" that keeps {', '.join(r.keep_local)} local" if r.keep_local else ""
+    if r.search == COMPLETE:
+        return (f"search complete: these {found} are every distinct plan within the slack{kept}"
+                if found else f"search complete: no plan within the slack{kept}")
+    return {REACHED_N: f"search stopped at --n {n}: more distinct plans may lie within the slack",
+            TIME_LIMIT: f"search stopped by the time limit after {len(r.alternatives)} plan(s): "
+                        "more may lie within the slack",
+            UNPROVEN: f"search stopped after {len(r.alternatives)} plan(s): the solver found no "
+                      "other plan within the slack but cannot prove there is none",
             SOLVER_ERROR: "search stopped by a solver failure",
             }.get(r.search, r.search)
+
+
+#: Column heading of the direction's value per plan.
+DIRECTION_VALUE = {"fewest_units": "units at {}", "most_units": "units at {}",
+                   "even_spread": "spread of hosted units", "closest": "decisions from the plan"}
 
 
 def print_alternatives(r: AlternativesResult, n: int, console: Console | None = None) -> None:
@@ -72,7 +80,9 @@ def print_alternatives(r: AlternativesResult, n: int, console: Console | None = 
                   title_justify="left")
     per_force = [f"extra {f.force}" for f in forces] if wide else ["most extra (force)",
                                                                    "most saved (force)"]
-    for col in ("#", "total cost", "extra", *per_force, "decisions changed", "note"):
+    direction = DIRECTION_VALUE.get(r.direction.kind, "").format(r.direction.target)
+    for col in ("#", "total cost", "extra", *per_force, "decisions changed",
+                *([direction] if direction else []), "note"):
         table.add_column(col, justify="left" if col in ("note",) else "right")
     for a in r.alternatives:
         if wide:
@@ -82,8 +92,10 @@ def print_alternatives(r: AlternativesResult, n: int, console: Console | None = 
             best = min(a.extra_by_force, key=a.extra_by_force.get)
             cells = [f"{money(a.extra_by_force[worst])} ({worst})",
                      f"{money(-a.extra_by_force[best])} ({best})"]
+        value = [] if not direction else [
+            "-" if a.direction_value is None else f"{a.direction_value + 0.0:g}"]
         table.add_row(str(a.rank), money(a.plan.objective), money(a.extra_gbp), *cells,
-                      str(a.distance),
+                      str(a.distance), *value,
                       a.note + ("" if a.meets_constraints else " (breaks --keep-local)"))
     con.print(table)
     if wide:
@@ -105,7 +117,8 @@ def print_alternatives(r: AlternativesResult, n: int, console: Console | None = 
         con.print(f"#{a.rank} against the least-cost plan (+{money(a.extra_gbp)}):")
         for line in a.changes or ["the same units (ties in cost)"]:
             con.print(f"  - {line}")
-    con.print(f"Firm and open decisions {r.scope()}:")
+    if r.summary:
+        con.print(f"Firm and open decisions {r.scope()}:")
     for s in sorted(r.summary, key=lambda s: not s.firm):
         con.print(f"  {s.text}")
     con.print("Money: GBP over the horizon, annual figures discounted, one-off figures "
