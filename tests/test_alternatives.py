@@ -385,3 +385,19 @@ def test_reference_plan_from_another_instance(tmp_path):
     ref.write_text(json.dumps(other))
     out = CliRunner().invoke(cli, ["alternatives", str(path), "--closest-to", str(ref)])
     assert out.exit_code == 2 and "units[0]" in out.output, out.output
+
+
+def test_as_a_real_process(tmp_path):
+    """The console command end to end: exit 0, JSON on stdout, the plans within the slack."""
+    import subprocess
+    import sys
+
+    path = tmp_path / "two.json"
+    path.write_text(json.dumps(two_hosts()))
+    out = subprocess.run([sys.executable, "-m", "shareplan.cli", "alternatives", str(path),
+                          "--slack", "150%", "--n", "5", "--json"], capture_output=True,
+                         text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    doc = json.loads(out.stdout)
+    assert doc["search"] == "complete" and len(doc["alternatives"]) == 3
+    assert all(a["objective"] <= doc["cap_gbp"] + 1e-6 for a in doc["alternatives"])
