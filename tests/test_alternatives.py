@@ -14,6 +14,7 @@ from helpers import BACKENDS, approx, two_forces
 
 from shareplan.analyses.alternatives import (
     COMPLETE,
+    DIVERSITY_GAP,
     NO_OPTIMUM,
     REACHED_N,
     TIME_LIMIT,
@@ -236,6 +237,15 @@ def key_of(plan, data: dict) -> tuple:
     return tuple(tuple(home.get((s, f)) for f in fids) for s in funcs)
 
 
+def key_distance(a: tuple, b: tuple) -> int:
+    """Hamming distance of two plans' unit decisions z = (x arcs, y units), from their keys."""
+    d = 0
+    for fa, fb in zip(a, b):
+        d += sum((ha is not None) + (hb is not None) for ha, hb in zip(fa, fb) if ha != hb)
+        d += len({h for h in fa if h} ^ {h for h in fb if h})
+    return d
+
+
 SLACKS = (0.05, 0.2, 1.0)
 
 
@@ -304,6 +314,15 @@ def test_alternatives_match_enumeration(backend):
         assert r.search == COMPLETE, (where, r.search, r.message)
         within = {k for k, c in plans if c <= opt + budget - tol}
         assert within <= set(keys) <= {k for k, c in plans if c <= opt + budget + tol}, where
+        # each plan is (within the diversity gap) the farthest, in summed Hamming distance
+        # to the plans before it, of the plans within the slack not yet found
+        for k in range(1, len(keys)):
+            if r.alternatives[k].note != "most diverse":
+                continue
+            def spread(key, before=keys[:k]):
+                return sum(key_distance(key, b) for b in before)
+            best = max(spread(key) for key in within | set(keys[k:]) if key not in keys[:k])
+            assert spread(keys[k]) >= (1 - DIVERSITY_GAP) * best - 1e-9, (where, k)
         # firm/open per function and per force, against the enumerated plans
         found = set(keys)
         for q, s in enumerate(r.summary):
