@@ -412,13 +412,16 @@ def _block(lp: LinearProgram, cols: np.ndarray) -> LinearProgram:
 def _solve_blocks(lp: LinearProgram, blocks: list[np.ndarray], backend: str,
                   clock: _Clock) -> BackendResult:
     """lp solved block by block (as solve_instance solves independent groups): x the union,
-    objective and bound the sums, status the worst."""
+    objective and bound the sums, status the worst. Each block gets a share of the time
+    left in proportion to its columns."""
     if len(blocks) <= 1:
         return solve_programme(lp, backend, clock.share(1))
     x = np.zeros(lp.n_cols)
     objective, bound, parts = lp.obj_offset, lp.obj_offset, []
+    sizes = np.array([len(cols) for cols in blocks], float)
     for k, cols in enumerate(blocks):
-        res = solve_programme(_block(lp, cols), backend, clock.share(len(blocks) - k))
+        share = clock.share(sizes[k:].sum() / sizes[k])
+        res = solve_programme(_block(lp, cols), backend, share)
         parts.append(res)
         if res.x is None:
             return replace(res, solve_s=sum(p.solve_s for p in parts))
@@ -512,11 +515,15 @@ def _solve_from(prog: LinearProgram, backend: str, options: SolveOptions,
     The backend is called with the start as MIP start (``solve_programme`` takes none);
     the rows are checked as ``solve_programme`` checks them.
     """
-    res = get_backend(backend).solve(prog, options,
-                                     start=None if backend in NO_START else start)
+    value = float(prog.obj @ start + prog.obj_offset)
+    try:
+        res = get_backend(backend).solve(prog, options,
+                                         start=None if backend in NO_START else start)
+    except Exception as exc:  # noqa: BLE001 - a crashed solver leaves the start, said so
+        return BackendResult(Status.FEASIBLE, start, value, None, backend, "", 0.0,
+                             message=f"ranking solve failed ({type(exc).__name__}: {exc})")
     if res.x is not None and prog.worst_row(res.x)[0] > VIOLATION_TOLERANCE:
         res.x = None
-    value = float(prog.obj @ start + prog.obj_offset)
     better = res.x is not None and (res.objective > value - 1e-9 if prog.maximize
                                     else res.objective < value + 1e-9)
     if not better:
@@ -701,6 +708,8 @@ class _Search:
         res = _solve_from(self.diversity(prog), self.backend, share, x)
         note += ("most diverse" if res.status is Status.OPTIMAL
                  else f"diversity not proven best (stopped after {share.time_limit:.3g} s)")
+        if res.message.startswith("ranking solve failed"):
+            note += f"; {res.message}"
         reason = self.add(clean_solution(res.x[: len(self.cost)], self.base.integer), res, note,
                           value)
         return (SOLVER_ERROR, reason) if reason else (REACHED_N, "")
