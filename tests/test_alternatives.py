@@ -420,3 +420,12 @@ def test_as_a_real_process(tmp_path):
     doc = json.loads(out.stdout)
     assert doc["search"] == "complete" and len(doc["alternatives"]) == 3
     assert all(a["objective"] <= doc["cap_gbp"] + 1e-6 for a in doc["alternatives"])
+
+
+def test_infeasible_instance_exit_code(tmp_path):
+    data = two_hosts()
+    data["forces"][0]["savings_target_gbp"] = 1e6  # A can save at most 50 a year
+    path = tmp_path / "infeasible.json"
+    path.write_text(json.dumps(data))
+    out = CliRunner().invoke(cli, ["alternatives", str(path)])
+    assert out.exit_code == 3 and "no least-cost plan: infeasible" in out.output, out.output

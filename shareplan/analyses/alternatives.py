@@ -762,6 +762,8 @@ def find_alternatives(inst: Instance, n: int = 10, slack: float = 0.01,
     result.optimum_status = first.status
     if first.x is None or first.status not in (Status.OPTIMAL, Status.FEASIBLE):
         result.message = f"no least-cost plan: {first.status.value} {first.message}".strip()
+        if first.status is Status.INFEASIBLE:
+            result.message += " (solve the instance itself for the reason in policy terms)"
         result.times = {"build_s": round(build_s, 4),
                         "total_s": round(time.perf_counter() - clock.t0, 4)}
         return result
