@@ -34,6 +34,7 @@ infeasible every distinct plan within the slack has been found. A direction (few
 or most units at a site or force, the most even spread of hosted units across forces,
 the plan closest to a given one) is optimised first; a second solve with the
 direction held at its best value then maximises the diversity objective above.
+Which decisions are firm and which open over the plans found: :mod:`.firm_open`.
 """
 
 from __future__ import annotations
@@ -145,7 +146,7 @@ class AlternativesResult:
 
     def scope(self) -> str:
         """Which plans the firm/open summary speaks for."""
-        pct = f"{self.slack:.3g}" if self.slack >= 0.1 else f"{100 * self.slack:.3g}%"
+        pct = _pct(self.slack)
         if self.search == COMPLETE:
             return f"in every plan within {pct} (all {self.n_summarised} of them found)"
         return (f"in the {self.n_summarised} plans found (the search stopped before "
