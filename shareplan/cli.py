@@ -465,6 +465,79 @@ def report_cmd(instance, plan_file, html_path, backend, time_limit, gap, threads
     sys.exit(exit_code_for(Status(plan["status"])))
 
 
+def _parse_slack(text: str) -> float:
+    """'1%' or '0.01' -> 0.01."""
+    raw = text.strip()
+    try:
+        value = float(raw[:-1]) / 100 if raw.endswith("%") else float(raw)
+    except ValueError:
+        value = float("nan")
+    if not value >= 0 or value == float("inf"):
+        raise click.BadParameter(f"'{text}' is not a slack; write a percentage such as 1% or "
+                                 "a fraction such as 0.01", param_hint="--slack")
+    return value
+
+
+@cli.command("alternatives")
+@click.argument("instance", type=str)
+@solver_options
+@click.option("--slack", default="1%", show_default=True,
+              help="How much dearer than the least cost a plan may be: 1% or 0.01.")
+@click.option("--slack-of", "basis", type=click.Choice(["decisions", "total"]),
+              default="decisions", show_default=True,
+              help="Slack as a share of the cost decisions change, or of the total cost.")
+@click.option("--n", "n_plans", type=click.IntRange(min=1, max=1000), default=10,
+              show_default=True, help="Plans wanted, the least-cost plan included.")
+@click.option("--fewest-units-at", metavar="SITE|FORCE", help="Direction: fewest units there.")
+@click.option("--most-units-at", metavar="SITE|FORCE", help="Direction: most units there.")
+@click.option("--even-spread", is_flag=True,
+              help="Direction: hosted units spread as evenly as possible across forces.")
+@click.option("--closest-to", type=click.Path(dir_okay=False), metavar="PLAN",
+              help="Direction: plans as close as possible to this plan file.")
+@click.option("--keep-local", multiple=True, metavar="FUNCTION[:FORCE]",
+              help="Every alternative keeps this function local (for every force, or one).")
+@click.option("--json", "as_json", is_flag=True, help="The alternatives as JSON on stdout.")
+@click.option("--csv", "csv_dir", type=click.Path(file_okay=False),
+              help="Write alternatives.csv, decisions.csv and changes.csv here.")
+@click.option("--out-dir", type=click.Path(file_okay=False),
+              help="Write one plan file per alternative here (plan-00.json = least cost).")
+@guarded
+def alternatives_cmd(instance, backend, time_limit, gap, threads, seed, log, slack, basis,
+                     n_plans, fewest_units_at, most_units_at, even_spread, closest_to,
+                     keep_local, as_json, csv_dir, out_dir):
+    """Distinct near-optimal plans of INSTANCE, and which decisions are firm or open."""
+    from .analyses.alternatives import SOLVER_ERROR, Direction, find_alternatives
+    from .cli_common import EXIT_INTERNAL
+    from .models.load import load_instance
+
+    chosen = [d for d in (fewest_units_at and Direction("fewest_units", fewest_units_at),
+                          most_units_at and Direction("most_units", most_units_at),
+                          even_spread and Direction("even_spread"),
+                          closest_to and Direction("closest", reference=_read_plan(
+                              closest_to, strict=True))) if d]
+    if len(chosen) > 1:
+        raise click.UsageError("give one direction at most (--fewest-units-at, "
+                               "--most-units-at, --even-spread, --closest-to)")
+    inst, digest = load_instance(_bundled(instance))
+    result = find_alternatives(inst, n=n_plans, slack=_parse_slack(slack), backend=backend,
+                               options=make_options(time_limit, gap, threads, seed, log),
+                               basis=basis, direction=chosen[0] if chosen else None,
+                               keep_local=list(keep_local), digest=digest,
+                               source=closest_to or instance)
+    from .analyses import alternatives_report as report
+
+    if csv_dir and result.alternatives:
+        report.write_csv(result, csv_dir)
+    if out_dir and result.alternatives:
+        report.write_plans(result, out_dir)
+    if as_json:
+        click.echo(json.dumps(result.as_dict(), indent=2, ensure_ascii=False))
+    else:
+        report.print_alternatives(result, n_plans)
+    code = exit_code_for(result.optimum_status)
+    sys.exit(EXIT_INTERNAL if code == EXIT_OK and result.search == SOLVER_ERROR else code)
+
+
 cli.add_command(sweep_cmd)
 
 
