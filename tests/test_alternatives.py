@@ -255,7 +255,7 @@ N_CASES = 16
 @functools.cache
 def cases() -> list[tuple[int, float]]:
     """(seed, slack) of whole-force random instances with 2 to 12 plans within the slack
-    (the first slack of SLACKS, rotated by seed, that gives that many)."""
+    (the first slack of SLACKS, rotated by case, that gives that many)."""
     out = []
     for seed in range(400):
         data = bf.make_instance(seed)
@@ -266,7 +266,7 @@ def cases() -> list[tuple[int, float]]:
             continue
         opt = min(c for _, c in plans)
         for k in range(len(SLACKS)):
-            slack = SLACKS[(seed + k) % len(SLACKS)]
+            slack = SLACKS[(len(out) + k) % len(SLACKS)]
             cap = opt + slack * max(1.0, abs(opt - fixed))
             if 2 <= sum(c <= cap for _, c in plans) <= 12:
                 out.append((seed, slack))
