@@ -1,0 +1,1 @@
+"""Analyses of a plan (each module one question a planner asks of it)."""
