@@ -17,6 +17,7 @@ from .cli_common import (
     make_options,
     solver_options,
 )
+from .analyses.shares_command import shares_cmd
 from .sweep.command import sweep_cmd
 
 
@@ -334,6 +335,7 @@ def _read_plan(path: str, strict: bool = False) -> dict:
 
 
 cli.add_command(sweep_cmd)
+cli.add_command(shares_cmd)
 
 
 def main() -> None:

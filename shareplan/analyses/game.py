@@ -235,16 +235,18 @@ def imputation_floor(n: int, singles: Sequence[float], total: float) -> np.ndarr
     return singles if singles.sum() <= total + 1e-9 * max(1.0, abs(total)) else None
 
 
-def nucleolus(n: int, table: np.ndarray, total: float | None = None) -> Nucleolus:
+def nucleolus(n: int, table: np.ndarray, total: float | None = None,
+              floor: np.ndarray | None = None) -> Nucleolus:
     """The nucleolus by the sequence of least-core LPs over the full table.
 
     Over the imputations (``x_i >= v({i})``) when they exist, else over all splits of
-    the total (the prenucleolus).
+    the total (the prenucleolus); or over the splits with ``x >= floor`` if given.
     """
     total = table[-1] if total is None else total
     if n == 1:
         return Nucleolus(np.array([total]))
-    lower = imputation_floor(n, [table[1 << i] for i in range(n)], total)
+    lower = floor if floor is not None else imputation_floor(
+        n, [table[1 << i] for i in range(n)], total)
     masks = proper_masks(n)
     rows, rhs = incidence(masks, n), table[masks]
     active = np.ones(len(masks), dtype=bool)
