@@ -210,9 +210,10 @@ class Solver:
             raise SharesError([Problem(
                 "coalition " + "+".join(group.names(m)),
                 f"its value could not be solved ({res['status'] if res else 'missing'}: "
-                f"{why}); {len(failed)} coalition(s) failed. Each force must be able to run "
-                "on its own within its floors (a floor above the status quo makes every "
-                "coalition without sharing infeasible)")], group.inst.name)
+                f"{why}); {len(failed)} coalition(s) failed. Every coalition must have a "
+                "plan with its outsiders alone and the existing units held as they are "
+                "(check floors above the status quo and existing units that break a rule)")],
+                group.inst.name)
 
 
 def make_groups(inst: Instance) -> list[Group]:
