@@ -1,0 +1,82 @@
+"""Cost-sharing game timings: BCH exact, the national instance per region, and a 43-force
+distance-rule instance by sampling and row generation.
+
+    python bench/shares.py                 # all three cases
+    python bench/shares.py --only bch      # one case (bch | national | distance)
+
+Each case starts from an empty coalition cache and solves its plan first (not timed).
+Columns: forces; groups (independent games) and the largest; coalition values solved;
+wall s = the whole analysis (coalition solves on 2 local workers, the LPs, the checks,
+the separation MIPs); then per case the least-core value and, for the large group,
+the separation MIPs, the Shapley interval and the nucleolus rounds. Targets (SPEC/issue
+10): BCH exact under 2 s; the 43-force distance-rule instance's least core and sampled
+Shapley within 10 minutes on 2 cores.
+
+The distance-rule instance is ``generate_instance(forces=43, functions=3, seed=0,
+max_distance_km=130, targets=False)``: one group of 38 forces that can share with each
+other (so enumeration would need 2^38 coalition values) and one of 5.
+"""
+
+from __future__ import annotations
+
+import argparse
+import tempfile
+import time
+from pathlib import Path
+
+from shareplan.analyses.shares import Solver, analyse
+from shareplan.generate import generate_instance
+from shareplan.models.load import instance_from_data, load_instance
+from shareplan.solver.backends.base import SolveOptions
+from shareplan.solver.run import solve_instance
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def case(label: str, inst, backend: str, samples: int, workers: int) -> dict:
+    plan = solve_instance(inst, backend).to_dict()
+    with tempfile.TemporaryDirectory() as tmp:
+        solver = Solver(backend, SolveOptions(), Path(tmp) / "c", workers=workers)
+        t0 = time.perf_counter()
+        rep = analyse(inst, plan, solver, samples=samples)
+        wall = time.perf_counter() - t0
+    big = max(rep.groups, key=lambda g: len(g.forces))
+    row = {"case": label, "forces": len(inst.forces), "groups": len(rep.groups),
+           "largest": len(big.forces), "exact": all(g.exact for g in rep.groups),
+           "coalitions": solver.solved, "wall_s": round(wall, 2),
+           "least_core_eps_gbp": round(big.least_core_eps),
+           "unproven": sum(len(g.unproven) for g in rep.groups)}
+    if big.rowgen:
+        hw = big.rowgen["shapley_half_width"]
+        row.update({"separation_mips": big.rowgen["separation_mips"],
+                    "separation_s": big.rowgen["separation_s"],
+                    "least_core_s": big.rowgen["least_core_s"],
+                    "nucleolus_s": big.rowgen["nucleolus_s"],
+                    "shapley_orders": big.shapley_samples,
+                    "shapley_max_half_width_gbp": round(max(hw)),
+                    "separation_proven": big.rowgen["separation_proven"]})
+    return row
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--only", choices=["bch", "national", "distance"])
+    ap.add_argument("--backend", default="highs")
+    ap.add_argument("--samples", type=int, default=16, help="Shapley orders (large groups)")
+    ap.add_argument("--workers", type=int, default=2)
+    args = ap.parse_args()
+    cases = {
+        "bch": lambda: load_instance(ROOT / "instances/bch-2013.json")[0],
+        "national": lambda: load_instance(ROOT / "instances/england-wales-43.json")[0],
+        "distance": lambda: instance_from_data(generate_instance(
+            forces=43, functions=3, seed=0, max_distance_km=130, targets=False)),
+    }
+    for label, make in cases.items():
+        if args.only and label != args.only:
+            continue
+        row = case(label, make(), args.backend, args.samples, args.workers)
+        print("  ".join(f"{k}={v}" for k, v in row.items()), flush=True)
+
+
+if __name__ == "__main__":
+    main()
