@@ -8,6 +8,7 @@ from pathlib import Path
 
 import click
 
+from .analyses.shares_command import shares_cmd
 from .cli_common import (
     EXIT_CHECK,
     EXIT_OK,
@@ -17,7 +18,6 @@ from .cli_common import (
     make_options,
     solver_options,
 )
-from .analyses.shares_command import shares_cmd
 from .sweep.command import sweep_cmd
 
 

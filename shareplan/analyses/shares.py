@@ -81,7 +81,8 @@ def game_base(inst: Instance) -> Instance:
     problems = [Problem(f"functions[{k}].standalone_allowed",
                         "false: a coalition's value needs every force outside it to run "
                         "this function alone; the sharing game is not defined")
-                for k, fn in enumerate(inst.functions) if fn.shareable and not fn.standalone_allowed]
+                for k, fn in enumerate(inst.functions)
+                if fn.shareable and not fn.standalone_allowed]
     if problems:
         raise SharesError(problems, inst.name)
     data = inst.model_dump(mode="json")
@@ -462,7 +463,6 @@ def analyse(inst: Instance, plan: dict, solver: Solver, *, max_exact: int = MAX_
         plan_total = sum(own[f][1] for f in g.forces)
         if g.n == 1:
             solver.values(g, [1])
-            x1 = np.array([plan_total])
             for a in GAME_ALLOCATIONS:
                 game_x[a][g.forces[0]] = plan_total
             reports.append(GroupReport(g.forces, True, 1, [] if g.values[1].proven else
@@ -541,7 +541,7 @@ def _allocation(name, x, forces, baseline, targets, checks_by_group, note, half)
         xv = np.array([x[f] for f in g.forces])
         chk, ok = _group_check(g, xv, sep)
         group_checks.append((g, chk, ok))
-    for g, sep in checks_by_group:
+    for g, _ in checks_by_group:
         if g.n == 1:  # a lone force: rational iff it saves at least v({i})
             f = g.forces[0]
             gain = g.values[1].value - x[f]

@@ -68,7 +68,8 @@ def render(rep) -> str:
         how = ("every coalition solved" if g.exact else
                f"row generation ({g.rowgen.get('separation_mips')} separation MIPs); Shapley "
                f"from {g.shapley_samples} sampled orders, ±{g.confidence:.0%} interval")
-        lines.append(f"Game of {'+'.join(g.forces) if len(g.forces) <= 8 else f'{len(g.forces)} forces'}: "
+        who = "+".join(g.forces) if len(g.forces) <= 8 else f"{len(g.forces)} forces"
+        lines.append(f"Game of {who}: "
                      f"{how}; v(N) = {money(g.v_grand)} (best plan without targets), "
                      f"the plan saves {money(g.plan_total)}; least-core value "
                      f"{money(g.least_core_eps)} "
@@ -79,7 +80,8 @@ def render(rep) -> str:
                          + " - their values are lower bounds, so a coalition may block by "
                            "more than shown and the game splits rest on them.")
     lines.append(f"Coalition solves: {rep.solves['coalition_solves']} run, "
-                 f"{rep.solves['from_cache']} from the cache ({rep.solves['cache']}.journal.jsonl).")
+                 f"{rep.solves['from_cache']} from the cache "
+                 f"({rep.solves['cache']}.journal.jsonl).")
     if rep.split:
         lines += ["", f"Split asked for (--plan-rule {rep.split['rule']}): the least-cost plan "
                       "without targets, its savings split by the nucleolus over the splits "
