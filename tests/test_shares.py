@@ -346,3 +346,30 @@ def test_large_group_path_agrees_with_enumeration(tmp_path):
     for name in ("demand", "equal", "nucleolus"):  # the same split, checked both ways
         assert lg[name].in_core == ex[name].in_core
         assert lg[name].blocking_gain_gbp == pytest.approx(ex[name].blocking_gain_gbp, abs=0.05)
+
+
+def test_cli_with_a_plan_file(tmp_path):
+    """A given plan is split as it stands; a tampered one is refused (exit 2).
+
+    The plan shares finance at north_hq; its fixed and set-up costs over the horizon are
+    5 x 150,000 + 200,000 = 950,000, by demand 380,000 (north) and 570,000 (south), by
+    the equal rule 475,000 each: north saves 370,000 + 380,000 - 475,000 = 275,000 and
+    south 430,000 + 570,000 - 475,000 = 525,000."""
+    runner = CliRunner()
+    plan_path = tmp_path / "plan.json"
+    res = runner.invoke(cli, ["instances/tiny-two-forces.json", "--out", str(plan_path), "-q"])
+    assert res.exit_code == 0, res.output
+    res = runner.invoke(cli, ["shares", "instances/tiny-two-forces.json", str(plan_path),
+                              "--cache", str(tmp_path / "c"), "--json"])
+    assert res.exit_code == 0, res.output
+    rep = json.loads(res.output)
+    assert rep["plan_source"] == str(plan_path)
+    by = {a["name"]: a for a in rep["allocations"]}
+    assert by["equal"]["savings"] == {"north": pytest.approx(275_000, abs=0.01),
+                                      "south": pytest.approx(525_000, abs=0.01)}
+    plan = json.loads(plan_path.read_text())
+    plan["forces"][0]["savings_gbp"] += 1000.0
+    plan_path.write_text(json.dumps(plan))
+    res = runner.invoke(cli, ["shares", "instances/tiny-two-forces.json", str(plan_path),
+                              "--cache", str(tmp_path / "c")])
+    assert res.exit_code == 2 and "does not check out" in res.output
