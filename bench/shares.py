@@ -13,8 +13,9 @@ the separation MIPs, the Shapley interval and the nucleolus rounds. Targets (SPE
 Shapley within 10 minutes on 2 cores.
 
 The distance-rule instance is ``generate_instance(forces=43, functions=3, seed=0,
-max_distance_km=130, targets=False)``: one group of 38 forces that can share with each
-other (so enumeration would need 2^38 coalition values) and one of 5.
+max_distance_km=KM, targets=False)`` (``--km``, default 100): at 100 km three groups of
+24, 14 and 5 forces that can share within themselves (enumeration would need 2^24 and
+2^14 coalition values); at 130 km one of 38 and one of 5.
 """
 
 from __future__ import annotations
@@ -62,14 +63,15 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--only", choices=["bch", "national", "distance"])
     ap.add_argument("--backend", default="highs")
-    ap.add_argument("--samples", type=int, default=16, help="Shapley orders (large groups)")
+    ap.add_argument("--samples", type=int, default=8, help="Shapley orders (large groups)")
     ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--km", type=float, default=100.0, help="distance rule of the 43 forces")
     args = ap.parse_args()
     cases = {
         "bch": lambda: load_instance(ROOT / "instances/bch-2013.json")[0],
         "national": lambda: load_instance(ROOT / "instances/england-wales-43.json")[0],
         "distance": lambda: instance_from_data(generate_instance(
-            forces=43, functions=3, seed=0, max_distance_km=130, targets=False)),
+            forces=43, functions=3, seed=0, max_distance_km=args.km, targets=False)),
     }
     for label, make in cases.items():
         if args.only and label != args.only:

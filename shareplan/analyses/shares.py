@@ -251,14 +251,10 @@ class Separation:
         self.group, self.solver = group, solver
         form = build_formulation(build_network(group.inst))
         lp, n = form.lp, group.n
-        self.base_total = float(form.baseline.sum())
-        rows, cols = [], []
-        for fd, xcols in zip(form.net.functions, form.x):
-            free = fd.status_quo < 0.5
-            rows.append(np.flatnonzero(free))
-            cols.append((xcols[free], fd.arc_force[free]))
         self.lp, self.n = lp, n
-        self.links = [(xc, force) for xc, force in cols]
+        # (x columns, their forces) of every arc that is not the status quo
+        self.links = [(xcols[fd.status_quo < 0.5], fd.arc_force[fd.status_quo < 0.5])
+                      for fd, xcols in zip(form.net.functions, form.x)]
         self.calls = 0
         self.mip_s = 0.0
 
