@@ -279,9 +279,11 @@ def nucleolus(n: int, table: np.ndarray, total: float | None = None,
 
 # ------------------------------------------------------------ row generation ---
 
-#: oracle(x, excluded) -> (mask, v(mask), proven) of a proper coalition not in
-#: ``excluded`` with the least satisfaction x(S) - v(S) (None if none is left).
-Oracle = Callable[[np.ndarray, set[int]], "tuple[int, float, bool] | None"]
+#: oracle(x, excluded, below) -> (mask, v(mask), proven) of a proper coalition not in
+#: ``excluded``: one whose satisfaction x(S) - v(S) is below ``below`` if the oracle
+#: knows one (a heuristic may answer so), else the least satisfied of all (an exact
+#: search); None if no coalition is left.
+Oracle = Callable[[np.ndarray, set[int], float], "tuple[int, float, bool] | None"]
 
 
 @dataclass
@@ -314,7 +316,7 @@ def least_core_rowgen(n: int, total: float, oracle: Oracle, start: dict[int, flo
             if masks else LPStage(math.inf, np.full(n, total / n), np.zeros(0))
         if not math.isfinite(stage.eps):  # no rows yet: any split; probe at equal shares
             stage = LPStage(math.inf, np.full(n, total / n), np.zeros(0))
-        found = oracle(stage.x, set(known))
+        found = oracle(stage.x, set(known), stage.eps - tol)
         if found is None:
             return RowGen(stage.eps, stage.x, known, it, proven)
         mask, value, ok = found
@@ -356,7 +358,7 @@ def nucleolus_rowgen(n: int, total: float, oracle: Oracle, start: dict[int, floa
             else:
                 stage = LPStage(math.inf, x, np.zeros(0))
             x = stage.x
-            found = oracle(x, set(fixed) | spanned)
+            found = oracle(x, set(fixed) | spanned, stage.eps - tol)
             if found is not None and span.residual(incidence([found[0]], n))[0] < 1e-7:
                 spanned.add(found[0])  # determined by the fixed rows: never a new row
                 known.setdefault(found[0], found[1])
@@ -387,7 +389,7 @@ def table_oracle(n: int, table: np.ndarray) -> Oracle:
     masks = proper_masks(n)
     rows = incidence(masks, n)
 
-    def oracle(x: np.ndarray, excluded: set[int]):
+    def oracle(x: np.ndarray, excluded: set[int], below: float = -math.inf):
         sat = rows @ x - table[masks]
         if excluded:
             sat[np.isin(masks, list(excluded))] = np.inf

@@ -255,7 +255,8 @@ class Separation:
         # (x columns, their forces) of every arc that is not the status quo
         self.links = [(xcols[fd.status_quo < 0.5], fd.arc_force[fd.status_quo < 0.5])
                       for fd, xcols in zip(form.net.functions, form.x)]
-        self.calls = 0
+        self.calls = 0  # separation MIPs solved
+        self.cached = 0  # answers found among the values already solved
         self.mip_s = 0.0
 
     def _programme(self, x: np.ndarray, excluded: set[int]):
@@ -302,14 +303,24 @@ class Separation:
             row_blocks=[*lp.row_blocks, Block("coalition", lp.n_rows,
                                               [(str(j),) for j in range(k)])])
 
-    def __call__(self, x: np.ndarray, excluded: set[int]):
-        """(mask, v(mask), proven) of the least satisfied coalition, or None if none is left."""
+    def __call__(self, x: np.ndarray, excluded: set[int], below: float = -math.inf):
+        """(mask, v(mask), proven) of a coalition less satisfied than ``below`` among the
+        values already solved (no MIP needed), else of the least satisfied coalition by
+        the MIP; None if none is left."""
         from ..solver.run import solve_programme
 
-        self.calls += 1
         excluded = {m for m in excluded if m != self.group.grand}
+        known = [(m, cv) for m, cv in self.group.values.items()
+                 if m != self.group.grand and m not in excluded]
+        if known:
+            sat = [float(x[game.members(m, self.n)].sum()) - cv.value for m, cv in known]
+            k = int(np.argmin(sat))
+            if sat[k] < below:
+                self.cached += 1
+                return known[k][0], known[k][1].value, known[k][1].proven
         if len(excluded) >= (1 << self.n) - 2:
             return None
+        self.calls += 1
         t0 = time.perf_counter()
         res = solve_programme(self._programme(x, excluded), self.solver.backend,
                               self.solver.options)
@@ -562,7 +573,7 @@ def _large_group(g: Group, solver: Solver, plan_total: float, samples: int, seed
         return plan_total if mask == g.grand else g.values[mask].value
 
     sh = game.shapley_from_orders(g.n, orders, value)
-    start = {m: g.values[m].value for m in singles}
+    start = {m: cv.value for m, cv in g.values.items() if m != g.grand}
     t0 = time.perf_counter()
     lc = game.least_core_rowgen(g.n, plan_total, sep, start)
     lc_s = time.perf_counter() - t0
@@ -576,6 +587,7 @@ def _large_group(g: Group, solver: Solver, plan_total: float, samples: int, seed
                   "least_core_s": round(lc_s, 2), "nucleolus_rounds": nuc.iterations,
                   "nucleolus_rows": len(nuc.coalitions), "nucleolus_s": round(nuc_s, 2),
                   "separation_mips": sep.calls, "separation_s": round(sep.mip_s, 2),
+                  "separation_from_cache": sep.cached,
                   "separation_proven": lc.proven and nuc.proven,
                   "shapley_half_width": [round(float(h), 2) for h in sh.half_width]}
     return rep, sh.value, lc.x, nuc.x, sep
