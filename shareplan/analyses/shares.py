@@ -259,6 +259,29 @@ class Separation:
         self.cached = 0  # answers found among the values already solved
         self.mip_s = 0.0
 
+    def _least_known(self, x: np.ndarray, excluded: set[int]):
+        """(satisfaction, mask, v, proven) of the least satisfied coalition solved so far."""
+        known = [(m, cv) for m, cv in self.group.values.items()
+                 if m != self.group.grand and m not in excluded]
+        if not known:
+            return None
+        sat = [float(x[game.members(m, self.n)].sum()) - cv.value for m, cv in known]
+        k = int(np.argmin(sat))
+        return sat[k], known[k][0], known[k][1].value, known[k][1].proven
+
+    def _neighbours(self, x: np.ndarray, excluded: set[int], best: int = 3) -> set[int]:
+        """Coalitions one force away from the ``best`` least satisfied ones solved so far
+        (a cheap search, solved in parallel, before the MIP is asked)."""
+        known = sorted((float(x[game.members(m, self.n)].sum()) - cv.value, m)
+                       for m, cv in self.group.values.items() if m != self.group.grand)
+        out = set()
+        for _, m in known[:best]:
+            for i in range(self.n):
+                other = m ^ (1 << i)
+                if 0 < other < self.group.grand and other not in excluded:
+                    out.add(other)
+        return out
+
     def _programme(self, x: np.ndarray, excluded: set[int]):
         import scipy.sparse as sp
 
@@ -305,19 +328,18 @@ class Separation:
 
     def __call__(self, x: np.ndarray, excluded: set[int], below: float = -math.inf):
         """(mask, v(mask), proven) of a coalition less satisfied than ``below`` among the
-        values already solved (no MIP needed), else of the least satisfied coalition by
-        the MIP; None if none is left."""
+        values already solved or one force away from the least satisfied of them (no MIP
+        needed), else of the least satisfied coalition by the MIP; None if none is left."""
         from ..solver.run import solve_programme
 
         excluded = {m for m in excluded if m != self.group.grand}
-        known = [(m, cv) for m, cv in self.group.values.items()
-                 if m != self.group.grand and m not in excluded]
-        if known:
-            sat = [float(x[game.members(m, self.n)].sum()) - cv.value for m, cv in known]
-            k = int(np.argmin(sat))
-            if sat[k] < below:
+        for search in (False, True):
+            if search and math.isfinite(below):  # one force in or out of the least satisfied
+                self.solver.values(self.group, self._neighbours(x, excluded))
+            found = self._least_known(x, excluded)
+            if found is not None and found[0] < below:
                 self.cached += 1
-                return known[k][0], known[k][1].value, known[k][1].proven
+                return found[1:]
         if len(excluded) >= (1 << self.n) - 2:
             return None
         self.calls += 1
