@@ -241,7 +241,10 @@ class Separation:
 
     For fixed w = 1_S the inner minimum is ``sum baseline - v(S)``, so the optimum is
     the least satisfaction; the coalition found is then valued by its own (cached)
-    coalition solve so that every value used is the same as enumeration's.
+    coalition solve so that every value used is the same as enumeration's. Before the
+    MIP, the coalitions already solved and those one force away from the three least
+    satisfied of them are tried (solved in parallel): any of them below the level asked
+    for is a valid answer, so the MIP runs only when they all pass, and proves it.
     """
 
     def __init__(self, group: Group, solver: Solver):
