@@ -15,6 +15,7 @@ import itertools
 import json
 import math
 import random
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -373,3 +374,21 @@ def test_cli_with_a_plan_file(tmp_path):
     res = runner.invoke(cli, ["shares", "instances/tiny-two-forces.json", str(plan_path),
                               "--cache", str(tmp_path / "c")])
     assert res.exit_code == 2 and "does not check out" in res.output
+
+
+def test_plan_rule_says_when_no_split_meets_the_targets(tmp_path):
+    """tiny-two-forces with north's target at 900,000: the best plan saves 850,000 in all,
+    so no split meets it (exit 0, the verdict says so, no split is offered)."""
+    data = json.loads(Path("instances/tiny-two-forces.json").read_text())
+    for f in data["forces"]:
+        if f["id"] == "north":
+            f["savings_target_gbp"] = 900_000
+    path = tmp_path / "i.json"
+    path.write_text(json.dumps(data))
+    res = CliRunner().invoke(cli, ["shares", str(path), "--plan-rule", "least-core",
+                                   "--cache", str(tmp_path / "c"), "--json"])
+    assert res.exit_code == 0, res.output
+    split = json.loads(res.output)["split"]
+    (info,) = split["groups"].values()
+    assert info["total_gbp"] == pytest.approx(850_000, abs=0.01)
+    assert "no split" in info["verdict"] and "allocation" not in split
