@@ -8,6 +8,7 @@ from pathlib import Path
 
 import click
 
+from .analyses.shares_command import shares_cmd
 from .cli_common import (
     EXIT_CHECK,
     EXIT_OK,
@@ -539,6 +540,7 @@ def alternatives_cmd(instance, backend, time_limit, gap, threads, seed, log, sla
 
 
 cli.add_command(sweep_cmd)
+cli.add_command(shares_cmd)
 
 
 def main() -> None:

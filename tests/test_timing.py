@@ -13,6 +13,7 @@ import pytest
 from helpers import BACKENDS, approx, force, solve, status, two_forces, units_of
 
 from shareplan.models.load import InstanceError, instance_from_data
+from shareplan.models.rules import check_warnings
 from shareplan.solver.checker import check_plan
 
 
@@ -166,10 +167,15 @@ def test_target_is_need_less_other_measures():
     assert inst.forces[0].savings_target_gbp == 120.0
     plan = solve(data)
     assert force(plan, "A").target_gbp == 120.0 and force(plan, "A").savings_gbp >= 120.0
-    data["forces"][0]["savings_target_gbp"] = 100.0
-    with pytest.raises(InstanceError, match="savings_target_gbp"):
-        instance_from_data(data)
-    data["forces"][0].update(savings_target_gbp=None, savings_from_other_measures_gbp=600.0)
+    assert check_warnings(inst) == []
+    for given in (100.0, None):  # an explicit target (or none) wins, with a warning
+        data["forces"][0]["savings_target_gbp"] = given
+        inst = instance_from_data(data)
+        assert inst.forces[0].savings_target_gbp == given
+        (warning,) = check_warnings(inst)
+        assert warning.path == "forces[0].savings_target_gbp" and "£120" in warning.message
+    del data["forces"][0]["savings_target_gbp"]
+    data["forces"][0].update(savings_from_other_measures_gbp=600.0)
     with pytest.raises(InstanceError, match="savings_from_other_measures_gbp"):
         instance_from_data(data)
 

@@ -361,6 +361,14 @@ def check_warnings(inst: Instance) -> list[Problem]:
             out.append(Problem(f"forces[{k}].savings_target_gbp", f"£{target:g} over {years}, "
                                f"against £{alpha * annual:,.0f} of spend: the field is in "
                                f"pounds; if £{target:g}m was meant, write {target * 1e6:.0f}"))
+        need, other = f.savings_need_gbp, f.savings_from_other_measures_gbp
+        if need is not None and other is not None and (
+                target is None or abs(target - (need - other)) > 0.5):
+            shown = "none" if target is None else f"£{target:,.0f}"
+            out.append(Problem(f"forces[{k}].savings_target_gbp", f"{shown}, not the "
+                               f"£{need - other:,.0f} that savings_need_gbp less "
+                               "savings_from_other_measures_gbp leaves; the target given is "
+                               "the one the plan meets (drop it to use the difference)"))
         budget = f.budget_gbp
         if budget is not None and annual > 0 and budget < 0.5 * annual:
             out.append(Problem(f"forces[{k}].budget_gbp", f"£{budget:,.0f} a year, below the "
