@@ -213,3 +213,29 @@ def test_reduction_at_its_real_threshold_matches_the_plain_solve(monkeypatch):
     assert reduced.status is plain.status is Status.OPTIMAL
     assert reduced.objective == approx(plain.objective)
     assert reduced.bound <= reduced.objective + 1e-6
+
+
+def test_ortools_highs_takes_no_mip_start():
+    """Regression: a hint crashed OR-Tools' HiGHS engine (segfault) on the reduction's
+    final solve; run in a child process so a crash fails this test, not the suite."""
+    import subprocess
+    import sys
+    import textwrap
+    from pathlib import Path
+
+    script = textwrap.dedent("""
+        import random, sys
+        sys.path.insert(0, sys.argv[1])
+        from randinst import random_instance
+        from shareplan.models.load import instance_from_data
+        from shareplan.solver import reduce
+        from shareplan.solver.run import solve_instance
+        reduce.MIN_ARCS, reduce.MIN_CANDIDATES, reduce.CANDIDATE_FACTOR = 0, 1, 1
+        plan = solve_instance(instance_from_data(random_instance(random.Random(0))),
+                              "ortools-highs")
+        print(plan.status.value, "Lagrangian" in plan.message)
+    """)
+    proc = subprocess.run([sys.executable, "-c", script, str(Path(__file__).parent)],
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, (proc.returncode, proc.stderr[-500:])
+    assert proc.stdout.split()[-2:] == ["optimal", "True"]

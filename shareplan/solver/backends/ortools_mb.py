@@ -83,7 +83,9 @@ class OrtoolsBackend(Backend):
                 "(cost allocation or divisible demand); use ortools or ortools-highs")
         t0 = time.perf_counter()
         model = to_model_builder(lp)
-        if start is not None:
+        if start is not None and self.engine != "highs":
+            # OR-Tools 9.x's HiGHS engine segfaults on a hint (model_builder add_hint):
+            # it gets no MIP start
             for j, value in enumerate(np.asarray(start, dtype=float)):
                 model.helper.add_hint(j, float(value))
         solver = mb.Solver(self.engine)
