@@ -58,7 +58,8 @@ def run_cmd(instance, backend, time_limit, gap, threads, seed, log, out, csv_dir
 
     inst, digest = load_instance(_bundled(instance))
     options = make_options(time_limit, gap, threads, seed, log)
-    plan = solve_instance(inst, backend, options, digest=digest)
+    plan = solve_instance(inst, backend, options, digest=digest,
+                          progress=sys.stderr.isatty())  # quiet when piped
     if out:
         atomic_write_json(out, plan.to_dict())
     if csv_dir and plan.has_solution:
