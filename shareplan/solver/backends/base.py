@@ -144,8 +144,9 @@ def honest_status(claimed: Status, objective, bound, offset: float, gap: float) 
     if claimed is not Status.OPTIMAL:
         return claimed
     g = relative_gap(objective, bound, offset)
-    # the resolution of a double at the objective's size counts as no gap
-    ulp = 1e-15 * abs(objective) / max(1.0, abs(objective - offset)) if g is not None else 0
+    # the resolution of the solvers' arithmetic at the objective's size (a few dozen
+    # units in the last place of a double) counts as no gap
+    ulp = 1e-14 * abs(objective) / max(1.0, abs(objective - offset)) if g is not None else 0
     if g is None or g > gap * 1.0001 + 1e-9 + ulp:
         return Status.FEASIBLE
     return Status.OPTIMAL
