@@ -168,7 +168,7 @@ def test_the_reduction_reports_its_lagrangian_bound():
 # start (33: 1.2% dearer than the optimum; 296: 5.4%); CBC raised on a start below a bound
 # the fixing had opened (12, 96) or was given a programme whose must-assign row was empty
 # (89: a plan breaking assign(fleet, F0_hert))
-CASES = [(33, "highs"), (296, "highs"), (12, "cbc"), (89, "cbc"), (96, "cbc")]
+CASES = [(33, "highs"), (296, "highs"), (12, "cbc"), (32, "cbc"), (89, "cbc"), (96, "cbc")]
 
 
 @pytest.mark.parametrize(("seed", "backend"), CASES)
@@ -239,3 +239,20 @@ def test_ortools_highs_takes_no_mip_start():
                           capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, (proc.returncode, proc.stderr[-500:])
     assert proc.stdout.split()[-2:] == ["optimal", "True"]
+
+
+def _one_column(ub: float, cost: float) -> LinearProgram:
+    """min cost * c + 10, c in {0, ..., ub}, one row 0 * c <= 1 (an explicit zero): the
+    shape of a restricted programme from the reduction (seed 32 of tests/randinst.py)."""
+    A = sp.csr_matrix((np.array([0.0]), np.array([0]), np.array([0, 1])), shape=(1, 1))
+    return LinearProgram(np.zeros(1), np.array([ub]), np.ones(1, bool), np.array([cost]),
+                         10.0, False, A, np.array([-np.inf]), np.array([1.0]), [], [])
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_programmes_cbc_aborted_on(backend):
+    """Regression: CBC aborted (SIGABRT) on a programme whose only row has no terms."""
+    res = guard.call_backend(_one_column(1.0, -5.0), backend, SolveOptions())
+    assert res.status is Status.OPTIMAL and res.objective == approx(5.0)
+    res = guard.call_backend(_one_column(0.0, 865.0), backend, SolveOptions())  # all fixed
+    assert res.status is Status.OPTIMAL and res.objective == approx(10.0)

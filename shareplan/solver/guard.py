@@ -4,7 +4,8 @@
 programme, the reduction's restricted ones, the explanation's elastic one). It
 
 - answers rows with no terms whose bounds exclude 0 without a solver (PuLP drops an
-  empty row, and CBC would call a non-plan optimal), and a programme with no columns;
+  empty row, and CBC would call a non-plan optimal), a programme with no columns, and
+  one whose columns are all fixed (CBC aborts on some);
 - passes a MIP start only when it is within the column bounds and breaks no row;
 - survives a solver that aborts (:class:`SolverFault`): once more without the start,
   else ``error``;
@@ -92,6 +93,13 @@ def call_backend(lp: LinearProgram, backend_name: str, options: SolveOptions,
     if lp.n_cols == 0:  # nothing to decide (nobody can share): the plan is the status quo
         return BackendResult(Status.OPTIMAL, np.zeros(0), lp.obj_offset, lp.obj_offset,
                              "none needed", "", 0.0)
+    if np.all(lp.lb == lp.ub):  # every column fixed: nothing for a solver to decide
+        x = lp.lb.astype(float)
+        if lp.worst_row(x)[0] > VIOLATION_TOLERANCE:
+            return BackendResult(Status.INFEASIBLE, None, None, None, "presolve", "", 0.0,
+                                 message="every column is fixed and a row is broken")
+        value = float(lp.obj @ x + lp.obj_offset)
+        return BackendResult(Status.OPTIMAL, x, value, value, "none needed", "", 0.0)
     backend = get_backend(backend_name)
     start = usable_start(lp, start)
     t0 = time.perf_counter()

@@ -94,12 +94,19 @@ def _parse_log(log: str) -> dict:
 
 
 def _write_mps(lp: LinearProgram, path: str) -> None:
-    """lp as a minimising MPS file (a maximised objective negated), columns c0.., rows r0.."""
+    """lp as a minimising MPS file (a maximised objective negated, rows without terms
+    left out), columns c0.., rows r0.."""
     from dataclasses import replace
 
     from .highs import to_highs
 
-    minimised = replace(lp, obj=-lp.obj, maximize=False) if lp.maximize else lp
+    A = lp.A.copy()
+    A.eliminate_zeros()
+    # CBC aborts on rows with no terms; the guard has answered any that cannot hold
+    # (LinearProgram.empty_row_conflicts), so the rest hold whatever x is
+    used = np.diff(A.indptr) > 0
+    minimised = replace(lp, A=A[used], row_lo=lp.row_lo[used], row_hi=lp.row_hi[used],
+                        obj=-lp.obj if lp.maximize else lp.obj, maximize=False)
     h = to_highs(minimised)
     with stdout_silenced():
         h.writeModel(path)
