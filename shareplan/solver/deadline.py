@@ -137,10 +137,11 @@ def run_watched(work: Callable[[], object], time_limit: float | None,
     """(result of work(), the watch, finished in time?).
 
     With a time limit (or ``on_tick``) work runs in a daemon thread. Solvers get the time
-    left as their own limit; a quarter of the margin past the limit the watch stops
-    them, and the worker has until 60% of the margin past it to hand back what it has;
-    after that the result is None and ``finished`` False (the caller uses the watch's
-    offers; the rest of the margin is for reading and checking the plan).
+    left as their own limit; a tenth of the margin past the limit the watch stops them,
+    and the worker has until 35% of the margin past it to hand back what it has; after
+    that the result is None and ``finished`` False (the caller uses the watch's offers;
+    the rest of the margin is for reading and checking the plan, and for a worker that
+    holds the interpreter lock in a long native call, such as writing a large model).
     ``on_tick(elapsed, watch)`` is called every ``tick`` seconds meanwhile.
     """
     watch = Watch()
@@ -157,8 +158,8 @@ def run_watched(work: Callable[[], object], time_limit: float | None,
 
     worker = threading.Thread(target=target, name="shareplan-solve", daemon=True)
     worker.start()
-    limit = float("inf") if time_limit is None else time_limit + 0.25 * margin(time_limit)
-    hard = float("inf") if time_limit is None else time_limit + 0.6 * margin(time_limit)
+    limit = float("inf") if time_limit is None else time_limit + 0.1 * margin(time_limit)
+    hard = float("inf") if time_limit is None else time_limit + 0.35 * margin(time_limit)
     while worker.is_alive():
         elapsed = time.perf_counter() - t0
         if elapsed >= limit and not watch.stopped:

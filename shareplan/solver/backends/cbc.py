@@ -160,6 +160,11 @@ class CbcBackend(Backend):
                                      for n in ("model.mps", "model.sol", "start.sol", "cbc.log"))
         try:
             _write_mps(lp, model)
+            from ..deadline import stopped
+
+            if stopped():  # the time ran out while the model was written
+                return BackendResult(Status.NO_SOLUTION, None, None, None, "CBC", "", 0.0,
+                                     message="time limit reached before CBC started")
             args = [_cbc_path(), model]
             if start is not None:
                 _write_start(start, mst)
