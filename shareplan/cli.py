@@ -338,7 +338,10 @@ cli.add_command(sweep_cmd)
 
 
 def main() -> None:
-    cli(prog_name="solve")
+    from .solver.deadline import exit_past_abandoned_solvers
+
+    with exit_past_abandoned_solvers():  # a solver stopped past its limit never hangs exit
+        cli(prog_name="solve")
 
 
 if __name__ == "__main__":

@@ -104,3 +104,32 @@ def test_progress_on_a_terminal_shows_elapsed_time(monkeypatch, capsys):
     ticker = _progress_ticker({"forms": None, "results": []}, SolveOptions(time_limit=9))
     ticker(5.0, deadline.Watch())
     assert "solving: 5 s of 9 s" in capsys.readouterr().err
+
+
+def test_the_command_exits_with_its_code_past_an_abandoned_solver(tmp_path):
+    """With a solver thread still running after the limit, the command exits at once with
+    its own code (deadline.exit_past_abandoned_solvers: the interpreter's shutdown had
+    aborted inside an abandoned SCIP solve, exit 134, on the 200-force instance)."""
+    import json
+    import subprocess
+    import sys
+    import textwrap
+    from pathlib import Path
+
+    path = tmp_path / "two.json"
+    path.write_text(json.dumps(two_forces()))
+    script = textwrap.dedent("""
+        import sys, time
+        sys.path.insert(0, sys.argv[1])
+        from shareplan.solver import guard
+        from test_deadline import _Overruns
+        guard.get_backend = lambda name: _Overruns(30.0, False)
+        sys.argv = ["solve", sys.argv[2], "--time-limit", "0.5", "--quiet"]
+        from shareplan.cli import main
+        main()
+    """)
+    t0 = time.perf_counter()
+    proc = subprocess.run([sys.executable, "-c", script, str(Path(__file__).parent),
+                           str(path)], capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, (proc.returncode, proc.stderr[-400:])  # the status quo
+    assert time.perf_counter() - t0 < 20  # not the 30 s the solver would take

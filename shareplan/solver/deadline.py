@@ -15,7 +15,9 @@ The promise is: the whole solve returns within T + margin(T), margin(T) = max(5%
 from __future__ import annotations
 
 import contextlib
+import os
 import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -80,6 +82,26 @@ class Watch:
 
 
 _current = threading.local()
+_ABANDONED: list[threading.Thread] = []  # solve threads left running past their limit
+
+
+@contextlib.contextmanager
+def exit_past_abandoned_solvers():
+    """Around a command: when a solve thread was abandoned and still runs, exit with the
+    command's code at once (os._exit after flushing), since the interpreter's shutdown
+    would wait on that thread or abort inside its solver (SCIP: SIGABRT, exit 134)."""
+    code = 0
+    try:
+        yield
+    except SystemExit as exc:
+        if not any(t.is_alive() for t in _ABANDONED):
+            raise
+        code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+    if any(t.is_alive() for t in _ABANDONED):
+        with contextlib.suppress(Exception):
+            sys.stdout.flush()
+            sys.stderr.flush()
+        os._exit(code)
 
 
 def current() -> Watch | None:
@@ -175,5 +197,6 @@ def run_watched(work: Callable[[], object], time_limit: float | None,
     if worker.is_alive():  # abandoned: it may hold stdout silenced
         watch.stop()
         restore_stdout()
+        _ABANDONED.append(worker)
         return None, watch, False
     return box.get("result"), watch, True
