@@ -77,13 +77,13 @@ def test_margin_is_five_percent_or_two_seconds():
 
 @pytest.mark.parametrize("backend", ["cbc", "highs", "ortools"])
 def test_a_real_solver_on_a_mid_size_instance_keeps_the_limit(backend):
-    """60 forces, 4 functions, no targets (8,500 columns, far from proven in a second)."""
+    """60 forces, 4 functions, no targets (8,500 columns, far from proven in 2 s)."""
     inst = instance_from_data(generate_instance(forces=60, functions=4, seed=1,
                                                 targets=False, floors=False))
     t0 = time.perf_counter()
-    plan = solve_instance(inst, backend, SolveOptions(time_limit=1.0))
+    plan = solve_instance(inst, backend, SolveOptions(time_limit=2.0))
     wall = time.perf_counter() - t0
-    assert wall <= 1.0 + deadline.margin(1.0), (backend, wall, plan.times)
+    assert wall <= 2.0 + deadline.margin(2.0), (backend, wall, plan.times)
     assert plan.status in (Status.OPTIMAL, Status.FEASIBLE), plan.message  # alone is a plan
     assert check_plan(inst, plan.to_dict()) == []
     baseline = sum(f.baseline_gbp for f in plan.forces)
