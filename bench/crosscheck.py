@@ -29,6 +29,15 @@ another name and is left out); CP-SAT refuses models with continuous columns
 Prints the run size, statuses per backend, the counts and the first cases of
 each kind, and the wall time. Exit status 1 when any disagreement, rejected plan
 or error was found.
+
+``--reduced`` checks the host-fixing reduction (``shareplan.solver.reduce``) instead:
+each instance is solved on each backend twice, plainly and with the reduction forced on
+(MIN_ARCS 0, one candidate host per open host, as ``tests/test_reduce.py`` does), and a
+reduced run disagrees when its status or (optimal) objective differs from the plain
+one's, when it returns a dearer plan than a proven plain optimum, or when it raises.
+Runs where the reduction handed the whole programme back (no heuristic plan) are counted
+apart from those it solved. ``--threshold N`` adds N instances at the real threshold
+(20,000 arcs: ``tests/test_solver_faults._threshold_instance`` with seeds 1..N).
 """
 
 from __future__ import annotations
@@ -102,7 +111,13 @@ def main(argv: list[str] | None = None) -> int:
                     help="comma-separated, or 'all' (every registered backend but aliases)")
     ap.add_argument("--time-limit", type=float, default=60.0)
     ap.add_argument("--show", type=int, default=8, help="cases shown per kind")
+    ap.add_argument("--reduced", action="store_true",
+                    help="check the forced reduction against the plain solve")
+    ap.add_argument("--threshold", type=int, default=0,
+                    help="with --reduced: instances at the real 20,000-arc threshold")
     args = ap.parse_args(argv)
+    if args.reduced:
+        return reduced_main(args)
     backends = ([b for b in REGISTRY if b not in ALIASES] if args.backends == "all"
                 else [b.strip() for b in args.backends.split(",") if b.strip()])
     options = SolveOptions(time_limit=args.time_limit)
@@ -206,6 +221,100 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"    {line}")
     print(f"wall time: {wall:.1f} s")
     return 1 if (n_dis or n_rej or n_err or found["unexplained"]) else 0
+
+
+def _solve_counted(inst, backend, options, forced: bool):
+    """(plan, reduction entered?, reduction solved it?) with the reduction forced or off."""
+    from shareplan.solver import reduce
+
+    saved = reduce.MIN_ARCS, reduce.MIN_CANDIDATES, reduce.CANDIDATE_FACTOR
+    entered = []
+    real = reduce.solve_reduced
+
+    def counting(*a, **k):
+        entered.append(1)
+        return real(*a, **k)
+
+    reduce.MIN_ARCS, reduce.MIN_CANDIDATES, reduce.CANDIDATE_FACTOR = (
+        (0, 1, 1) if forced else (10**12, *saved[1:]))
+    reduce.solve_reduced = counting
+    try:
+        plan = solve_instance(inst, backend, options)
+    finally:
+        reduce.MIN_ARCS, reduce.MIN_CANDIDATES, reduce.CANDIDATE_FACTOR = saved
+        reduce.solve_reduced = real
+    return plan, bool(entered), "Lagrangian bound" in plan.message
+
+
+def reduced_main(args) -> int:
+    """The reduction against the plain solve, per backend (see the module docstring)."""
+    backends = ([b for b in REGISTRY if b not in ALIASES] if args.backends == "all"
+                else [b.strip() for b in args.backends.split(",") if b.strip()])
+    options = SolveOptions(time_limit=args.time_limit)
+    counts = {b: collections.Counter() for b in backends}
+    found: dict[str, list[str]] = collections.defaultdict(list)
+    t0 = time.perf_counter()
+    cases = [(f"seed {s}", lambda s=s: random_instance(random.Random(s)), True)
+             for s in range(args.seed, args.seed + args.n)]
+    if args.threshold:
+        from test_solver_faults import _threshold_instance
+
+        cases += [(f"threshold {k}", lambda k=k: _threshold_instance(seed=k), False)
+                  for k in range(1, args.threshold + 1)]
+    for label, make, forced in cases:
+        try:
+            inst = instance_from_data(make())
+        except InstanceError:
+            continue
+        for b in backends:
+            try:
+                plain, _, _ = _solve_counted(inst, b, options, forced=False)
+                red, entered, solved = _solve_counted(inst, b, options, forced=forced)
+            except BackendError:
+                counts[b]["skipped"] += 1
+                continue
+            except Exception as exc:  # noqa: BLE001 - a crash is a finding
+                counts[b]["raised"] += 1
+                found["errors"].append(f"{label} {b}: {type(exc).__name__}: {exc}")
+                continue
+            counts[b]["instances"] += 1
+            counts[b]["entered"] += entered
+            counts[b]["reduced"] += solved
+            if red.status.value == "error":
+                counts[b]["error"] += 1
+                found["errors"].append(f"{label} {b}: status error: {red.message[:120]}")
+            if check_plan is not None and red.has_solution:
+                violations = check_plan(inst, red.to_dict())
+                if violations:
+                    found["rejected"].append(f"{label} {b}: {violations[0]}")
+            p, r = plain.to_dict(), red.to_dict()
+            bad = (p["status"] != r["status"]
+                   or bool(optima_disagree([p, r]))
+                   or (p["status"] == "optimal" and r["objective"] is not None
+                       and optima_disagree([p, {**r, "status": "optimal"}])
+                       and r["objective"] > p["objective"]))
+            if bad:
+                counts[b]["disagreements"] += 1
+                found["disagreements"].append(
+                    f"{label} {b}: plain {p['status']} {p['objective']}, reduced "
+                    f"{r['status']} {r['objective']} ({r['message'][:100]})")
+    wall = time.perf_counter() - t0
+    print(f"crosscheck --reduced: seeds {args.seed}..{args.seed + args.n - 1}"
+          f"{f' + {args.threshold} at 20,000 arcs' if args.threshold else ''}, backends "
+          f"{', '.join(backends)}, time limit {args.time_limit:g} s")
+    print("backend | instances | reduction entered | solved by it | disagreements | errors "
+          "| raised | skipped")
+    for b in backends:
+        c = counts[b]
+        print(f"{b} | {c['instances']} | {c['entered']} | {c['reduced']} | "
+              f"{c['disagreements']} | {c['error']} | {c['raised']} | {c['skipped']}")
+    for kind in ("disagreements", "rejected", "errors"):
+        if found[kind]:
+            print(f"{kind}: {len(found[kind])}")
+            for line in found[kind][: args.show]:
+                print(f"    {line}")
+    print(f"wall time: {wall:.1f} s")
+    return 1 if any(found[k] for k in ("disagreements", "rejected", "errors")) else 0
 
 
 if __name__ == "__main__":

@@ -68,11 +68,14 @@ def run_cmd(instance, backend, time_limit, gap, threads, seed, log, out, csv_dir
     path = _bundled(instance)
     inst, digest = load_instance(path)
     options = make_options(time_limit, gap, threads, seed, log)
-    plan = solve_instance(inst, backend, options, digest=digest)
+    plan = solve_instance(inst, backend, options, digest=digest,
+                          progress=sys.stderr.isatty())  # quiet when piped
     briefing = None
     if as_json or csv_dir or xlsx_path or not quiet:
         from .reports.options import briefing_for
 
+        if time_limit is not None:  # the shadow re-solves share the run's time limit
+            shadow_budget = min(shadow_budget, max(0.0, time_limit - plan.times["total_s"]))
         briefing = briefing_for(inst, plan.to_dict(), backend, options, shadow_budget)
     if out:
         atomic_write_json(out, plan.to_dict())
@@ -544,8 +547,11 @@ cli.add_command(shares_cmd)
 
 
 def main() -> None:
+    from .solver.deadline import exit_past_abandoned_solvers
+
     protect_pipes()
-    cli(prog_name="solve")
+    with exit_past_abandoned_solvers():  # a solver stopped past its limit never hangs exit
+        cli(prog_name="solve")
 
 
 if __name__ == "__main__":

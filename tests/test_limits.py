@@ -5,7 +5,7 @@ without owners, one single-source function that must be shared, explicit
 force -> site costs, tight capacities) is far too hard for any backend to prove
 within a fraction of a second: 100 forces x 30 sites takes every backend more
 than 20 s without closing the gap (measured on the 2-core test machine), so a
-0.2 s limit leaves a margin of 100x. Every backend must answer ``feasible`` with
+0.5 s limit leaves a margin of 40x. Every backend must answer ``feasible`` with
 its gap stated (larger than the gap asked for) or ``no_solution`` (exit 4),
 never ``optimal``; the same instance cut down to a few forces is proven optimal.
 """
@@ -24,7 +24,7 @@ from shareplan.models.load import instance_from_data
 from shareplan.solver.backends import SolveOptions
 from shareplan.solver.run import solve_instance
 
-LIMIT = 0.2  # seconds
+LIMIT = 0.5  # seconds
 BACKENDS = ["cbc", "ortools", "highs", "ortools-cpsat"]
 
 
@@ -165,7 +165,16 @@ def test_unavoidable_standalone_cost_does_not_loosen_the_gap(backend):
     data = cfl_instance()
     for row in data["costs"]:
         row["standalone_cost_gbp"] = 1e9  # never paid: standalone is not allowed
-    plan = solve_instance(instance_from_data(data), backend, SolveOptions(time_limit=2))
+    plan = solve_instance(instance_from_data(data), backend, SolveOptions(time_limit=5))
+    # whatever the status, the gap is judged on what decisions change: the 1e9 standalone
+    # costs nobody pays are not in it (a bound of the same model with and without them
+    # differs by their sum, 1e11, so a gap taken on the whole would be ~0)
+    assert plan.status.value in ("optimal", "feasible"), plan.message
     if plan.status.value == "optimal":
         assert plan.objective - plan.bound <= 1e-4 * plan.objective, (
             plan.objective, plan.bound, plan.gap)
+    if plan.status.value == "feasible":
+        assert plan.gap is not None and plan.bound is not None
+        assert plan.gap == pytest.approx((plan.objective - plan.bound) / plan.objective,
+                                         rel=1e-6), (plan.objective, plan.bound, plan.gap)
+        assert plan.objective < 1e6  # no 1e9 standalone cost in the objective either

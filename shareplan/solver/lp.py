@@ -86,6 +86,8 @@ class LinearProgram:
         for b in self.row_blocks:
             if b.start <= r < b.stop:
                 return b.name(r - b.start)
+        if 0 <= r < self.n_rows:  # a derived programme without names (reduce.restrict)
+            return f"row {r}"
         raise IndexError(r)
 
     @property

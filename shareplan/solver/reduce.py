@@ -28,8 +28,11 @@ from dataclasses import dataclass, replace
 import numpy as np
 import scipy.sparse as sp
 
-from .backends import SolveOptions, Status, get_backend
-from .backends.base import BackendResult
+from . import deadline
+from .backends import SolveOptions, Status
+from .backends.base import BackendResult, honest_status
+from .deadline import stopped
+from .guard import call_backend
 from .lp import LinearProgram
 
 #: Programmes with fewer arcs than this are solved whole (the reduction does not pay).
@@ -218,7 +221,7 @@ class LagrangianBound:
                     theta, stalled, pi = theta / 2, 0, best_pi.copy()
             norm = float(g @ g)
             if (value >= target or theta < 1e-3 or norm < 1e-12
-                    or time.perf_counter() > deadline):
+                    or time.perf_counter() > deadline or stopped()):
                 break
             pi = pi + theta * (target - value) / norm * g
             pi = np.where(self.nonneg, np.maximum(pi, 0.0),
@@ -319,7 +322,7 @@ def probe(lp: LinearProgram, links: LinkStructure, incumbent: float, deadline: f
     closed, opened = [], []
     for h in lag.hosts():
         for value, found in ((1.0, closed), (0.0, opened)):
-            if time.perf_counter() > deadline:
+            if time.perf_counter() > deadline or stopped():
                 return np.array(closed, np.int64), np.array(opened, np.int64)
             bound, _ = lag.with_host(h, value).ascend(pi, incumbent, iterations, deadline)
             if bound > incumbent + tol:
@@ -346,7 +349,6 @@ def solve_reduced(lp: LinearProgram, links: LinkStructure, backend_name: str,
     t0 = time.perf_counter()
     budget = options.time_limit if options.time_limit is not None else 600.0
     lag = LagrangianBound(lp, links)
-    backend = get_backend(backend_name)
 
     pi = np.zeros(len(lag.rows))
     best, pi = lag.ascend(pi, 2 * abs(lp.obj).sum() + 1, 200, t0 + 0.1 * budget)
@@ -360,17 +362,19 @@ def solve_reduced(lp: LinearProgram, links: LinkStructure, backend_name: str,
     n_open = int((folded[hosts] < 0).sum()) if z is None else int(z[hosts].sum())
     wanted = max(MIN_CANDIDATES, CANDIDATE_FACTOR * n_open)
     keep = hosts[np.argsort(folded[hosts], kind="stable")[:wanted]]
-    if len(keep) >= len(hosts):
+    if len(keep) >= len(hosts) or deadline.stopped():
         return None
     trial = restrict(lp, links, np.setdiff1d(hosts, keep))
-    heuristic = backend.solve(trial.lp, replace(options, time_limit=0.25 * budget,
-                                                gap=max(options.gap, 1e-4)))
-    if heuristic.x is None:
+    heuristic = call_backend(trial.lp, backend_name, replace(options, time_limit=0.25 * budget,
+                                                             gap=max(options.gap, 1e-4)))
+    if heuristic.x is None or heuristic.status is Status.ERROR:
         return None
     start = trial.lift(heuristic.x, lp.n_cols)
     incumbent = float(lp.obj @ start + lp.obj_offset)
+    deadline.offer(start, best if np.isfinite(best) else None)
 
     bound, pi = lag.ascend(pi, incumbent, 3000, t0 + 0.45 * budget)
+    bound = max(bound, best)  # the best L(pi) seen: a lower bound on every plan
     closed, opened = lag.fixings(pi, incumbent)
     first = restrict(lp, links, closed, opened)
     more_closed, more_opened = probe(first.lp, first.links, incumbent, t0 + 0.7 * budget)
@@ -379,21 +383,41 @@ def solve_reduced(lp: LinearProgram, links: LinkStructure, backend_name: str,
     reduced = restrict(lp, links, closed, opened)
     left = None if options.time_limit is None else max(
         0.01, options.time_limit - (time.perf_counter() - t0))
+    lagrangian = bound if np.isfinite(bound) else None
     note = (f"{len(closed)} of {len(hosts)} hosts closed and {len(opened)} opened by a "
             f"Lagrangian bound of "
             f"{bound:.10g} against a heuristic plan costing {incumbent:.10g}")
+    if lagrangian is not None:
+        deadline.offer(start, lagrangian)
     if reduced.lp.n_cols == 0:  # every host closed: the heuristic plan is the only one left
         return replace(heuristic, status=Status.OPTIMAL, x=start, objective=incumbent,
                        bound=incumbent, solve_s=time.perf_counter() - t0, message=note)
-    final = backend.solve(reduced.lp, replace(options, time_limit=left),
-                          start=start[reduced.cols])
+    final = call_backend(reduced.lp, backend_name, replace(options, time_limit=left),
+                         start=start[reduced.cols])
     elapsed = time.perf_counter() - t0
-    # plans opening a closed host cost more than the incumbent: the bound is the lesser
-    full_bound = None if final.bound is None else min(final.bound, incumbent)
-    if final.x is None or final.objective > incumbent + 1e-9 * max(1.0, abs(incumbent)):
-        if final.status in (Status.ERROR, Status.UNBOUNDED):
+    full_bound = _full_bound(final.bound, incumbent, lagrangian)
+    if (final.x is None or final.status is Status.ERROR
+            or final.objective > incumbent + 1e-9 * max(1.0, abs(incumbent))):
+        if final.status is Status.UNBOUNDED:
             return replace(final, solve_s=elapsed, message=f"{note}; {final.message}")
-        return replace(final, status=Status.FEASIBLE, x=start, objective=incumbent,
-                       bound=full_bound, solve_s=elapsed, message=note)
+        why = f"; the reduced programme: {final.status.value}" + (
+            f" ({final.message})" if final.message else "")
+        if final.status is Status.INFEASIBLE:  # it holds every plan cheaper than the start
+            full_bound = incumbent
+        status = honest_status(Status.OPTIMAL, incumbent, full_bound, lp.obj_offset,
+                               options.gap)
+        return replace(final, status=status, x=start, objective=incumbent,
+                       bound=full_bound, solve_s=elapsed, message=note + why,
+                       reported=None)
     return replace(final, x=reduced.lift(final.x, lp.n_cols), bound=full_bound,
                    solve_s=elapsed, message=note)
+
+
+def _full_bound(reduced: float | None, incumbent: float, lagrangian: float | None
+                ) -> float | None:
+    """A lower bound on every plan of the whole programme: plans the fixing removed cost
+    more than the incumbent, so min(reduced bound, incumbent) holds, and so does the
+    Lagrangian bound; the larger of the two."""
+    known = [b for b in (None if reduced is None else min(reduced, incumbent), lagrangian)
+             if b is not None]
+    return min(max(known), incumbent) if known else None

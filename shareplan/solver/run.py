@@ -10,10 +10,12 @@ import numpy as np
 from ..models.instance import Instance
 from ..models.load import InstanceError, Problem, instance_digest
 from ..models.network import build_network
-from . import reduce
-from .backends import DEFAULT_BACKEND, SolveOptions, Status, get_backend
+from . import deadline, reduce
+from .backends import DEFAULT_BACKEND, SolveOptions, Status
 from .backends.base import BackendResult, relative_gap
+from .deadline import remaining
 from .formulation import Formulation, build_formulation
+from .guard import VIOLATION_TOLERANCE, call_backend
 from .lp import LinearProgram
 from .plan import Plan, clean_solution, read_solution
 
@@ -47,7 +49,7 @@ def _solve_lexicographic(form: Formulation, backend_name: str, options: SolveOpt
     value = float(vec @ first.x)
     floor = value - max(1e-6, 1e-7 * abs(value))
     second = solve_programme(_with_primary_floor(lp, vec, floor), backend_name,
-                             _remaining(options, t0))
+                             remaining(options, t0))
     second.solve_s += first.solve_s
     if second.x is None:
         cost = float(lp.obj @ first.x + lp.obj_offset)
@@ -60,32 +62,44 @@ def _solve_lexicographic(form: Formulation, backend_name: str, options: SolveOpt
     return second
 
 
-#: A solution breaking a row by more than this (relative to the row's scale) is refused.
-VIOLATION_TOLERANCE = 1e-5
-
-
 def solve_programme(lp: LinearProgram, backend_name: str, options: SolveOptions
                     ) -> BackendResult:
-    """One solve; rows that cannot hold whatever x is are reported without a solver."""
-    conflicts = lp.empty_row_conflicts()
-    if conflicts:
-        return BackendResult(Status.INFEASIBLE, None, None, None, "presolve", "", 0.0,
-                             message="rows with no possible terms: " + ", ".join(conflicts[:5]))
-    if lp.n_cols == 0:  # nothing to decide (nobody can share): the plan is the status quo
-        return BackendResult(Status.OPTIMAL, np.zeros(0), lp.obj_offset, lp.obj_offset,
-                             "none needed", "", 0.0)
-    res, t0 = None, time.perf_counter()
+    """One solve, through the reduction when it applies, else whole; every backend call
+    is guarded (see :mod:`.guard`). The plan of every function alone is offered to the
+    watch first when it meets every rule (a run cut short then still has a plan)."""
+    t0 = time.perf_counter()
+    _offer_trivial(lp)
+    res = None
     if (links := reduce.applies(lp)) is not None:
         res = reduce.solve_reduced(lp, links, backend_name, options)
     if res is None:  # no reduction, or no heuristic plan for it: the whole programme
-        res = get_backend(backend_name).solve(lp, _remaining(options, t0))
-    if res.x is not None:
+        res = call_backend(lp, backend_name, remaining(options, t0))
+    elif res.x is not None:
         worst, row = lp.worst_row(res.x)
         if worst > VIOLATION_TOLERANCE:
             res.status = Status.ERROR
             res.message = (f"{res.solver} returned a plan that breaks {lp.row_name(row)} "
                            f"(by {worst:.1e} of its scale); not trusted")
+    if res.x is not None and res.status is not Status.ERROR:
+        deadline.offer(res.x, None if lp.maximize else res.bound)
     return res
+
+
+def trivial_plan(lp: LinearProgram) -> np.ndarray | None:
+    """x at its lower bounds (every function alone, fixed existing units kept) when that
+    meets every row, else None."""
+    x = np.where(np.isfinite(lp.lb), lp.lb, 0.0).clip(None, lp.ub)
+    if lp.n_cols and lp.worst_row(x)[0] <= VIOLATION_TOLERANCE:
+        return x
+    return None
+
+
+def _offer_trivial(lp: LinearProgram) -> None:
+    if deadline.current() is None:
+        return
+    x = trivial_plan(lp)
+    if x is not None:
+        deadline.offer(x)
 
 
 def solve_formulation(form: Formulation, backend_name: str, options: SolveOptions
@@ -113,17 +127,10 @@ _WORST_FIRST = (Status.ERROR, Status.INFEASIBLE, Status.UNBOUNDED, Status.NO_SOL
                 Status.FEASIBLE, Status.OPTIMAL)
 
 
-def _remaining(options: SolveOptions, t0: float, parts: int = 1) -> SolveOptions:
-    """The options with the time left since t0, shared evenly among ``parts`` solves."""
-    if options.time_limit is None:
-        return options
-    left = options.time_limit - (time.perf_counter() - t0)
-    return replace(options, time_limit=max(0.01, left / parts))
-
-
 def solve_instance(inst: Instance, backend: str = DEFAULT_BACKEND,
                    options: SolveOptions | None = None, digest: str | None = None,
-                   explain: bool = True, decompose: bool = True, verify: bool = True) -> Plan:
+                   explain: bool = True, decompose: bool = True, verify: bool = True,
+                   progress: bool = False) -> Plan:
     """Build, solve, read back and independently check one instance; the plan carries its
     provenance.
 
@@ -133,11 +140,47 @@ def solve_instance(inst: Instance, backend: str = DEFAULT_BACKEND,
     An infeasible instance gets ``plan.explanation`` (see :mod:`.explain`) unless
     ``explain`` is false (sweeps, which only need the status). ``verify=False`` skips the
     independent checker (for tests that break the model on purpose).
-    """
-    from ..models.components import split_instance
 
+    With a time limit the build, the solves and the explanation run under a watch (see
+    :mod:`.deadline`): at the limit the solvers are stopped and a stage still running
+    is abandoned; the plan is then the best one offered (``feasible``) or none
+    (``no_solution``). ``progress`` shows elapsed time, best plan and bound on stderr.
+    """
     options = options or SolveOptions()
     t0 = time.perf_counter()
+    state: dict = {"results": [], "forms": None, "explanation": None}
+
+    def work():
+        _solve_parts(inst, backend, options, decompose, explain, t0, state)
+
+    ticker = _progress_ticker(state, options) if progress else None
+    try:
+        _, watch, finished = deadline.run_watched(work, options.time_limit, ticker)
+    finally:
+        if ticker is not None:
+            ticker.close()
+    forms, results = state["forms"], list(state["results"])
+    explanation = state["explanation"]
+    # stopped at the limit: a part left unsolved, or a solver stopped with no plan
+    cut_short = not finished or (watch.stopped and forms is not None and (
+        len(results) < len(forms) and all(r.x is not None for r in results)
+        or any(r.x is None and r.status is Status.NO_SOLUTION for r in results)))
+    if forms is None:  # stopped while building: nothing to offer
+        res = BackendResult(Status.NO_SOLUTION, None, None, None, "", "",
+                            time.perf_counter() - t0,
+                            message="time limit reached while building the model")
+        return _assemble(inst, backend, options, digest, [], [res], None, t0, verify)
+    if cut_short:
+        results = _from_offers(forms, results, watch)
+        explanation = None
+    return _assemble(inst, backend, options, digest, forms, results, explanation, t0, verify,
+                     build_s=state.get("build_s", 0.0))
+
+
+def _solve_parts(inst, backend, options, decompose, explain, t0, state) -> None:
+    """Build and solve every group of forces, filling ``state`` as each stage ends."""
+    from ..models.components import split_instance
+
     net = build_network(inst)
     parts = split_instance(inst, net) if decompose else None
     forms = ([build_formulation(build_network(p)) for p in parts] if parts
@@ -148,19 +191,117 @@ def solve_instance(inst: Instance, backend: str = DEFAULT_BACKEND,
             raise InstanceError([Problem(_fields_behind(where), f"{what} is too large for the "
                                          "solvers; check the units of these figures (pounds, "
                                          "not pence; FTE, not hours)")], inst.name)
-    build_s = time.perf_counter() - t0
-    results: list[BackendResult] = []
+    state["build_s"] = time.perf_counter() - t0
+    state["forms"] = forms
+    watch = deadline.current()
     for k, form in enumerate(forms):
-        res = solve_formulation(form, backend, _remaining(options, t0, len(forms) - k))
-        results.append(res)
+        if watch is not None:
+            watch.part = k
+        res = solve_formulation(form, backend, remaining(options, t0, len(forms) - k))
+        state["results"].append(res)
         if res.x is None:
             break  # the whole has no plan if one group has none
+    last = state["results"][-1]
+    if last.status is Status.INFEASIBLE and explain and not deadline.stopped():
+        from .explain import explain_infeasible
+
+        state["explanation"] = explain_infeasible(forms[len(state["results"]) - 1], backend,
+                                                  remaining(options, t0), whole=inst)
+
+
+def _best_offer(form: Formulation, offers: list) -> tuple | None:
+    """(x, cost, bound) of the best plan offered for form: the best primary value first
+    (lexicographic objectives), then least cost; bound only for a least-cost objective."""
+    lp = form.lp
+    if not offers:
+        return None
+
+    def rank(item):
+        x = item[0]
+        cost = float(lp.obj @ x + lp.obj_offset)
+        if form.primary is None:
+            return (0.0, cost)
+        vec, _ = form.primary
+        return (-round(float(np.pad(vec, (0, lp.n_cols - len(vec))) @ x), 6), cost)
+
+    x, _ = min(offers, key=rank)
+    bounds = [b for _, b in offers if b is not None]
+    bound = max(bounds) if bounds and form.primary is None else None
+    cost = float(lp.obj @ x + lp.obj_offset)
+    return x, cost, None if bound is None else min(bound, cost)
+
+
+def _from_offers(forms: list, done: list, watch) -> list[BackendResult]:
+    """Results for a run cut short: the parts solved, then the best plan offered for each
+    part left (``feasible``), or ``no_solution`` from the first part without one."""
+    out = []
+    for r in done:
+        if r.x is None:
+            break
+        out.append(r)
+    for k in range(len(out), len(forms)):
+        best = _best_offer(forms[k], watch.offers.get(k, []))
+        if best is None:
+            out.append(BackendResult(Status.NO_SOLUTION, None, None, None, "", "", 0.0,
+                                     message="no plan found within the time limit"))
+            break
+        x, cost, bound = best
+        out.append(BackendResult(Status.FEASIBLE, x, cost, bound, "", "", 0.0,
+                                 message="time limit reached: the best plan found so far"))
+    return out
+
+
+def _progress_ticker(state: dict, options: SolveOptions):
+    """A callable showing elapsed time, best plan and bound on stderr (a terminal only);
+    ``close()`` clears the line."""
+    import sys
+
+    from rich.console import Console
+
+    console = Console(stderr=True)
+
+    class Ticker:
+        shown = False
+
+        def __call__(self, elapsed: float, watch) -> None:
+            if elapsed < 1.0 or not sys.stderr.isatty():
+                return
+            forms = state["forms"]
+            text = f"solving: {elapsed:.0f} s"
+            if options.time_limit is not None:
+                text += f" of {options.time_limit:g} s"
+            if forms is not None:
+                best = [_best_offer(f, watch.offers.get(k, [])) for k, f in enumerate(forms)]
+                done = state["results"]
+                for k, r in enumerate(done[:len(forms)]):
+                    if r.x is not None:
+                        best[k] = (r.x, r.objective, r.bound)
+                if all(b is not None for b in best):
+                    text += f", best plan {sum(b[1] for b in best):,.0f}"
+                    if all(b[2] is not None for b in best):
+                        text += f", bound {sum(b[2] for b in best):,.0f}"
+            else:
+                text += ", building the model"
+            console.print(f"\r{text}\x1b[K", end="", highlight=False, markup=False)
+            self.shown = True
+
+        def close(self) -> None:
+            if self.shown:
+                console.print("\r\x1b[K", end="")
+
+    return Ticker()
+
+
+def _assemble(inst, backend, options, digest, forms, results, explanation, t0, verify,
+              build_s: float = 0.0) -> Plan:
+    """The plan from one result per part solved (see solve_instance)."""
     status = min((r.status for r in results), key=_WORST_FIRST.index)
-    solved = len(results) == len(forms) and all(r.x is not None for r in results)
+    solved = bool(forms) and len(results) == len(forms) and all(
+        r.x is not None for r in results)
     objective = sum(r.objective for r in results) if solved else None
     bound = sum(r.bound for r in results) if solved and all(
         r.bound is not None for r in results) else None
-    first = results[0]
+    first = next((r for r in results if r.solver), results[0])
     plan = Plan(
         status=status, objective=objective, bound=bound,
         gap=relative_gap(objective, bound, sum(f.lp.obj_offset for f in forms)),
@@ -177,11 +318,8 @@ def solve_instance(inst: Instance, backend: str = DEFAULT_BACKEND,
             plan.forces += forces
         plan.units.sort(key=lambda u: (u.function, u.site))
         plan.forces.sort(key=lambda f: order[f.force])
-    elif status is Status.INFEASIBLE and explain:
-        from .explain import explain_infeasible
-
-        plan.explanation = explain_infeasible(forms[len(results) - 1], backend, options,
-                                              whole=inst)
+    elif status is Status.INFEASIBLE and explanation is not None:
+        plan.explanation = explanation
         plan.message = "proven infeasible: " + "; ".join(
             e["message"] for e in plan.explanation[:3])
     if len(forms) > 1 and plan.has_solution:

@@ -6,6 +6,7 @@ import contextlib
 import math
 import os
 import sys
+import threading
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from enum import Enum
@@ -27,18 +28,33 @@ def preload_ortools() -> None:
     import ortools.linear_solver.python.model_builder_helper  # noqa: F401
 
 
+_SILENCED: list[int] = []  # saved copies of fd 1 while a solver is silenced
+_SILENCE_LOCK = threading.Lock()
+
+
 @contextlib.contextmanager
 def stdout_silenced():
     """Silence file descriptor 1: HiGHS prints its banner there whatever the options."""
     sys.stdout.flush()
-    saved = os.dup(1)
+    with _SILENCE_LOCK:
+        saved = os.dup(1)
+        _SILENCED.append(saved)
     try:
         with open(os.devnull, "wb") as null:
             os.dup2(null.fileno(), 1)
             yield
     finally:
-        os.dup2(saved, 1)
-        os.close(saved)
+        with _SILENCE_LOCK:
+            os.dup2(_SILENCED[0] if _SILENCED else saved, 1)
+            _SILENCED.remove(saved)
+            os.close(saved)
+
+
+def restore_stdout() -> None:
+    """Give fd 1 back while an abandoned solver is still silenced (see solver.deadline)."""
+    with _SILENCE_LOCK:
+        if _SILENCED:
+            os.dup2(_SILENCED[0], 1)
 
 
 class Status(str, Enum):
@@ -79,10 +95,26 @@ class BackendResult:
     solve_s: float
     log: str = ""
     message: str = ""
+    reported: float | None = None  # the solver's own objective value (with the offset)
 
 
 class BackendError(Exception):
     """A backend cannot take this programme (e.g. CP-SAT with continuous variables)."""
+
+
+class SolverFault(Exception):
+    """The solver aborted or answered nothing readable (the caller may try again)."""
+
+
+#: Solvers say "no bound" with a huge number (SCIP: 1e20); no real bound is this large.
+NO_BOUND = 1e19
+
+
+def real_bound(bound: float | None) -> float | None:
+    """bound, or None when it is infinite, NaN or a solver's "no bound" value."""
+    if bound is None or not math.isfinite(bound) or abs(bound) >= NO_BOUND:
+        return None
+    return float(bound)
 
 
 class Backend(ABC):
@@ -112,6 +144,10 @@ def honest_status(claimed: Status, objective, bound, offset: float, gap: float) 
     if claimed is not Status.OPTIMAL:
         return claimed
     g = relative_gap(objective, bound, offset)
-    if g is None or g > gap * 1.0001 + 1e-9:
+    # the resolution of the solvers' arithmetic at the objective's size counts as no gap:
+    # 1e-12 of it (a tenth of a penny on 1e9 GBP; CP-SAT's scaled bound sits 3e-5 below
+    # an objective of 4.6e7 whose decisions change only a few pounds)
+    ulp = 1e-12 * abs(objective) / max(1.0, abs(objective - offset)) if g is not None else 0
+    if g is None or g > gap * 1.0001 + 1e-9 + ulp:
         return Status.FEASIBLE
     return Status.OPTIMAL

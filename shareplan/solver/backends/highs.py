@@ -18,6 +18,7 @@ from .base import (
     Status,
     honest_status,
     preload_ortools,
+    real_bound,
     stdout_silenced,
 )
 
@@ -75,7 +76,15 @@ class HighsBackend(Backend):
             given.col_value = np.asarray(start, dtype=float).tolist()
             given.value_valid = True
             h.setSolution(given)
-        h.run()
+        from ..deadline import current
+
+        watch = current()
+        ticket = watch.on_stop(h.cancelSolve) if watch is not None else None
+        try:
+            h.run()
+        finally:
+            if watch is not None:
+                watch.done(ticket)
         elapsed = time.perf_counter() - t0
         version = f"{h.versionMajor()}.{h.versionMinor()}.{h.versionPatch()}"
         M = highspy.HighsModelStatus
@@ -94,12 +103,13 @@ class HighsBackend(Backend):
                                  message=f"HiGHS status {h.modelStatusToString(status)}")
         x = np.asarray(h.getSolution().col_value, dtype=float)
         obj = float(lp.obj @ x)
-        bound = info.mip_dual_bound if lp.integer.any() else obj
+        bound = real_bound(info.mip_dual_bound if lp.integer.any() else obj)
         claimed = Status.OPTIMAL if status == M.kOptimal else Status.FEASIBLE
-        bound_total = bound + lp.obj_offset if np.isfinite(bound) else None
+        bound_total = None if bound is None else bound + lp.obj_offset
         objective = obj + lp.obj_offset
         final = honest_status(claimed, objective, bound_total, lp.obj_offset, options.gap)
-        return BackendResult(final, x, objective, bound_total, "HiGHS", version, elapsed)
+        return BackendResult(final, x, objective, bound_total, "HiGHS", version, elapsed,
+                             reported=float(info.objective_function_value) + lp.obj_offset)
 
 
 def write_model(lp: LinearProgram, path: str) -> None:

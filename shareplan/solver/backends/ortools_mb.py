@@ -18,6 +18,7 @@ from .base import (
     SolveOptions,
     Status,
     honest_status,
+    real_bound,
     stdout_silenced,
 )
 
@@ -82,7 +83,9 @@ class OrtoolsBackend(Backend):
                 "(cost allocation or divisible demand); use ortools or ortools-highs")
         t0 = time.perf_counter()
         model = to_model_builder(lp)
-        if start is not None:
+        if start is not None and self.engine != "highs":
+            # OR-Tools 9.x's HiGHS engine segfaults on a hint (model_builder add_hint):
+            # it gets no MIP start
             for j, value in enumerate(np.asarray(start, dtype=float)):
                 model.helper.add_hint(j, float(value))
         solver = mb.Solver(self.engine)
@@ -90,11 +93,19 @@ class OrtoolsBackend(Backend):
             solver.set_time_limit_in_seconds(float(options.time_limit))
         solver.set_solver_specific_parameters(_parameters(self.engine, options))
         solver.enable_output(options.log)
-        if options.log:
-            code = solver.solve(model)
-        else:
-            with stdout_silenced():
+        from ..deadline import current
+
+        watch = current()
+        ticket = watch.on_stop(solver.stop_search) if watch is not None else None
+        try:
+            if options.log:
                 code = solver.solve(model)
+            else:
+                with stdout_silenced():
+                    code = solver.solve(model)
+        finally:
+            if watch is not None:
+                watch.done(ticket)
         elapsed = time.perf_counter() - t0
         label = f"OR-Tools {_ENGINES[self.engine]}"
         S = mb.SolveStatus
@@ -118,9 +129,11 @@ class OrtoolsBackend(Backend):
             return BackendResult(status, None, None, None, label, version, elapsed,
                                  message=f"OR-Tools status {code.name}")
         obj = float(lp.obj @ x)
-        bound = float(solver.best_objective_bound)
+        bound = real_bound(float(solver.best_objective_bound))  # SCIP's "none" is 1e20
         claimed = Status.OPTIMAL if code == S.OPTIMAL else Status.FEASIBLE
         objective = obj + lp.obj_offset
-        bound_total = bound + lp.obj_offset if np.isfinite(bound) else None
+        bound_total = None if bound is None else bound + lp.obj_offset
         status = honest_status(claimed, objective, bound_total, lp.obj_offset, options.gap)
-        return BackendResult(status, x, objective, bound_total, label, version, elapsed)
+        reported = real_bound(float(solver.objective_value))
+        return BackendResult(status, x, objective, bound_total, label, version, elapsed,
+                             reported=None if reported is None else reported + lp.obj_offset)
