@@ -281,7 +281,7 @@ def test_cli_tiny_two_forces(tmp_path):
                               "core", "--cache", cache])
     assert res.exit_code == 0, res.output
     assert "in the core, every target met" in res.output
-    assert "core split" in res.output and "£425.0k" in res.output
+    assert "core split" in res.output and "£425.00k" in res.output
     res = runner.invoke(cli, ["shares", "instances/bch-2013.json", str(tmp_path / "none.json"),
                               "--cache", cache])
     assert res.exit_code == 2 and "Traceback" not in res.output

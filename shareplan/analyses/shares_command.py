@@ -8,11 +8,17 @@ from pathlib import Path
 import click
 
 from ..cli_common import _bundled, guarded, make_options, solver_options
-from ..text import money
+from ..reports.briefing import short_force_name
+from ..text import money as money_text
 
 LABELS = {"demand": "demand rule", "equal": "equal rule", "key": "key rule",
           "shapley": "Shapley", "nucleolus": "nucleolus", "least_core": "least core",
           "plan_rule_core": "core split", "plan_rule_least-core": "l-core split"}
+
+
+def money(value) -> str:
+    """Shares to the £10k (£6.67m): a split a little below a target must show it."""
+    return money_text(value, dp=2)
 
 
 def _yes(flag) -> str:
@@ -22,17 +28,20 @@ def _yes(flag) -> str:
 def render(rep) -> str:
     """The planner's tables: savings and charges per force and rule, then the checks."""
     lines = [f"Cost shares for {rep.instance}: savings over {rep.horizon_years} years, GBP, "
-             f"annual figures discounted at {rep.discount_rate:.1%}, one-offs cash; "
+             f"present values at {rep.discount_rate:.1%} counted as the plan counts them "
+             f"(each unit from its go-live, one-offs in the year they fall); "
              f"plan {rep.plan_source} ({rep.plan_status}); the instance's own rule is "
              f"'{rep.rule}'."]
     shown = [a for a in rep.allocations if a.savings]
     if rep.split and rep.split.get("allocation"):
         shown.append(rep.split["allocation"])
-    head = f"{'force':<22}{'target':>10}" + "".join(f"{LABELS.get(a.name, a.name):>14}"
+    names = {f: short_force_name(rep.names[f]) for f in rep.forces}
+    w = max([len("force"), *map(len, names.values())]) + 2
+    head = f"{'force':<{w}}{'target':>10}" + "".join(f"{LABELS.get(a.name, a.name):>14}"
                                                     for a in shown)
     lines += ["", "Savings (what each force saves against running alone)", head]
     for f in rep.forces:
-        row = f"{rep.names[f][:21]:<22}{money(rep.targets[f]):>10}"
+        row = f"{names[f]:<{w}}{money(rep.targets[f]):>10}"
         for a in shown:
             cell = money(a.savings[f])
             if a.half_width:
@@ -43,10 +52,10 @@ def render(rep) -> str:
         lines.append(row)
     lines.append("(* below the force's target)")
     lines += ["", "Charges (baseline minus savings: what each force pays over the horizon)",
-              f"{'force':<22}{'baseline':>10}" + "".join(
+              f"{'force':<{w}}{'baseline':>10}" + "".join(
                   f"{LABELS.get(a.name, a.name):>14}" for a in shown)]
     for f in rep.forces:
-        lines.append(f"{rep.names[f][:21]:<22}{money(rep.baseline[f]):>10}" + "".join(
+        lines.append(f"{names[f]:<{w}}{money(rep.baseline[f]):>10}" + "".join(
             f"{money(a.charge[f]):>14}" for a in shown))
     lines += ["", f"{'split':<14}{'rational':>9}{'in core':>9}{'targets':>9}  blocking coalition"]
     for a in shown:

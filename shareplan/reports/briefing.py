@@ -185,7 +185,7 @@ def _left_out_reason(inst: Instance, net, fid: str, force: str, units: list[dict
     return "not worth it: joining would not lower the total cost within the rules"
 
 
-def _short_force(name: str) -> str:
+def short_force_name(name: str) -> str:
     """'Hertfordshire Constabulary' -> 'Hertfordshire' (for lists of members)."""
     for tail in (" Police Service", " Constabulary", " Police"):
         if name.endswith(tail) and len(name) > len(tail):
@@ -373,7 +373,7 @@ def make_briefing(inst: Instance, plan: dict, shadow_costs: list[dict] | None = 
         units_rows.append({
             "function": u["function"], "function_name": fnames.get(u["function"], u["function"]),
             "site": u["site"], "host": sites.get(u["site"], u["site"]),
-            "members": ", ".join(_short_force(names.get(m["force"], m["force"])) + (
+            "members": ", ".join(short_force_name(names.get(m["force"], m["force"])) + (
                 "" if m["fraction"] >= 1 - 1e-9 else f" ({m['fraction']:.0%})")
                 for m in u["members"]),
             "existing": bool(u.get("existing")),
