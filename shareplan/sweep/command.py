@@ -26,8 +26,8 @@ EXIT_INTERRUPTED = 130
 
 VARY_HELP = """PATH=SPEC: a number in the instance and the values it takes. PATH by field
 names and ids (forces.herts.savings_target_gbp, functions.custody.variable_cost_gbp_per_unit,
-costs.herts.custody.standalone_cost_gbp, functions.custody.hosts.wgc.capacity,
-discount_rate). SPEC: a list (0,0.035), a range with a count (10e6..40e6:7) or scale factors
+costs.herts.custody.standalone_cost_gbp, functions.custody.hosts.welwyn_garden_city.capacity,
+discount_rate). SPEC: a list (0,0.035), a range with a count (0..12e6:7) or scale factors
 of the base value (x0.8,x1,x1.2). Repeat for a grid of every combination."""
 
 
@@ -60,7 +60,7 @@ def sweep_cmd(instance, vary_texts, one_at_a_time, out, plot_path, workers, sche
     """Solve INSTANCE for every combination of --vary values (or one at a time).
 
     \b
-    solve sweep bch-2013 --vary forces.herts.savings_target_gbp=10e6..40e6:7 \\
+    solve sweep bch-2013 --vary forces.herts.savings_target_gbp=0..12e6:7 \\
         --out herts.csv --plot herts.png
     solve sweep bch-2013 --vary discount_rate=0,0.035 \\
         --vary functions.custody.variable_cost_gbp_per_unit=x0.8,x1,x1.2 --out grid.parquet

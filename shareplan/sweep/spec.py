@@ -5,7 +5,7 @@ PATH addresses one number in the instance JSON by field names and ids::
     discount_rate
     forces.herts.savings_target_gbp
     functions.custody.variable_cost_gbp_per_unit
-    functions.custody.hosts.wgc.capacity          (hosts are keyed by site)
+    functions.custody.hosts.welwyn_garden_city.capacity   (hosts are keyed by site)
     costs.herts.custody.standalone_cost_gbp       (costs are keyed by force, function)
     policy.max_distance_km.custody
     forces[2].budget_gbp                          (a list position works too)
@@ -348,7 +348,7 @@ def parse_vary(text: str) -> tuple[str, ValueSpec]:
     path, sep, spec = text.partition("=")
     if not sep or not path.strip():
         raise SweepError(f"--vary '{text}': write PATH=SPEC, e.g. "
-                         "forces.herts.savings_target_gbp=10e6..40e6:7")
+                         "forces.herts.savings_target_gbp=0..12e6:7")
     try:
         return path.strip(), parse_spec(spec)
     except SweepError as exc:

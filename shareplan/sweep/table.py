@@ -3,7 +3,7 @@
 Columns, in order: ``scenario``; ``varied`` (one at a time only); one column per
 ``--vary`` path, named by the path; ``status``, ``objective_gbp``, ``gap``,
 ``savings_total_gbp``, ``savings_<force>_gbp`` and ``frontline_<force>_fte`` per
-force, ``pattern`` (e.g. ``custody@wgc[beds+herts]; hr@kempston[beds+cambs+herts]``,
+force, ``pattern`` (e.g. ``custody@welwyn_garden_city[beds+herts]; hr@kempston[beds+cambs+herts]``,
 ``standalone`` when nothing is shared), ``message``, ``error`` and ``run_s``
 (the scenario's own time: load, build, solve). Written atomically; the format
 follows the suffix of the output (.csv, .parquet or .xlsx).
