@@ -30,7 +30,7 @@ from shareplan.sweep.spec import prepare
 from shareplan.sweep.table import table_of, write_table
 
 ROOT = Path(__file__).resolve().parents[1]
-VARY = ["forces.herts.savings_target_gbp=10e6..32.5e6:10", "discount_rate=0..0.05:10"]
+VARY = ["forces.herts.savings_target_gbp=0..9e6:10", "discount_rate=0..0.05:10"]
 
 
 def one(instance: Path, workers: int | None, scheduler: str | None, backend: str,
