@@ -130,6 +130,8 @@ class OrtoolsBackend(Backend):
                                  message=f"OR-Tools status {code.name}")
         obj = float(lp.obj @ x)
         bound = real_bound(float(solver.best_objective_bound))  # SCIP's "none" is 1e20
+        if self.engine == "sat" and not _integral(lp):
+            bound = None  # the bound of CP-SAT's rounded rows, not of these: it proves nothing
         claimed = Status.OPTIMAL if code == S.OPTIMAL else Status.FEASIBLE
         objective = obj + lp.obj_offset
         bound_total = None if bound is None else bound + lp.obj_offset
