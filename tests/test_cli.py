@@ -11,6 +11,7 @@ import csv
 import hashlib
 import json
 import math
+import re
 import shutil
 import subprocess
 import sys
@@ -403,3 +404,15 @@ def test_output_cut_short_by_a_closed_pipe_keeps_the_exit_code(tmp_path):
     _, err = proc.communicate(timeout=60)
     assert proc.returncode == 0, err
     assert b"Traceback" not in err
+
+
+def test_export_lp_names_every_column_of_member_set_units(tmp_path):
+    """BCH has member-set unit columns (existing units) and savings targets: the LP file
+    keeps every readable name (a '+' in a name made the writer rename all columns c0..cN)."""
+    path = tmp_path / "bch.lp"
+    result = run("export", "bch-2013", "--lp", path)
+    assert result.exit_code == 0, result.output
+    text = path.read_text()
+    assert re.search(r"\bc\d+\b", text) is None
+    assert re.search(r"unit\([a-z_]+,[a-z_]+,[a-z_]+(&[a-z_]+)+\)", text)
+    assert "x(" in text and "savings" in text

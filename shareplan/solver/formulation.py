@@ -338,7 +338,7 @@ def allocation_by_sets(ctx: _Ctx, fd: FunctionData, x, y, C, hosts) -> None:
     """
     sid = fd.fn.id
     sets = [(h, m) for h in hosts for m in _member_sets(fd, h, ctx.capacity_prunes)]
-    names = ["+".join(ctx.net.force_ids[fd.arc_force[a]] for a in m) for _, m in sets]
+    names = ["&".join(ctx.net.force_ids[fd.arc_force[a]] for a in m) for _, m in sets]
     lam = ctx.b.add_vars("unit", Labels(sid, (fd.hosts, np.array([h for h, _ in sets], int)),
                                         (names, np.arange(len(sets)))), 0.0, 1.0, integer=True)
     arc_rows, lam_cols, charge_force, charge_val = [], [], [], []
