@@ -164,8 +164,9 @@ class AlternativesResult:
                 "optimum_gbp": self.optimum_gbp, "bound_gbp": self.bound_gbp,
                 "fixed_gbp": self.fixed_gbp, "budget_gbp": self.budget_gbp,
                 "cap_gbp": self.cap_gbp, "horizon_years": self.horizon_years,
-                "money": f"GBP over {self.horizon_years} years: annual figures discounted, "
-                         "one-off figures undiscounted",
+                "money": f"GBP over {self.horizon_years} years: present values at the "
+                         "instance's discount rate, as every plan counts them (each unit from "
+                         "its go-live, one-offs in the year they fall)",
                 "search": self.search, "message": self.message, "scope": self.scope(),
                 "alternatives": [a.as_dict() for a in self.alternatives],
                 "summary": [{"function": s.function, "firm": s.firm, "text": s.text,

@@ -121,8 +121,9 @@ def print_alternatives(r: AlternativesResult, n: int, console: Console | None = 
         con.print(f"Firm and open decisions {r.scope()}:")
     for s in sorted(r.summary, key=lambda s: not s.firm):
         con.print(f"  {s.text}")
-    con.print("Money: GBP over the horizon, annual figures discounted, one-off figures "
-              "undiscounted (as in every plan file).")
+    con.print("Money: GBP over the horizon, present values at the instance's discount rate, "
+              "as every plan counts them (each unit from its go-live, one-offs in the year "
+              "they fall).")
     t = r.times
     con.print(f"times: build {t.get('build_s', 0):.2f} s, solves {t.get('solve_s', 0):.2f} s, "
               f"total {t.get('total_s', 0):.2f} s")

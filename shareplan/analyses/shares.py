@@ -418,8 +418,9 @@ class SharesReport:
     def to_dict(self) -> dict:
         from dataclasses import asdict
 
-        return {"figures": "GBP over the horizon: annual figures discounted at the instance's "
-                           "rate, one-off costs undiscounted (as in plans)", **asdict(self)}
+        return {"figures": "GBP over the horizon: present values at the instance's discount "
+                           "rate, as every plan counts them (each unit from its go-live, "
+                           "one-offs in the year they fall)", **asdict(self)}
 
 
 def rule_splits(inst: Instance, plan: dict) -> dict[str, dict[str, tuple[float, float]]]:

@@ -54,8 +54,8 @@ class Force(_Strict):
         None, description="Lmin_i: the plan must keep at least this many frontline officers."
     )
     savings_target_gbp: Money | None = Field(
-        None, description="T_i: savings required over the whole horizon (undiscounted one-offs)."
-    )
+        None, description="T_i: savings required over the whole horizon, counted as the "
+                          "objective counts them (present values; one-offs in their year).")
     savings_need_gbp: Money | None = Field(
         None, description="The force's whole savings need over the horizon (information; "
                           "savings_target_gbp is what sharing must carry).")
