@@ -121,3 +121,21 @@ def force(plan, fid: str):
 def assert_optimal(plan, objective: float) -> None:
     assert status(plan) == "optimal", (plan.status, plan.message)
     assert plan.objective == approx(objective)
+
+
+def run_cli(*args):
+    """The ``solve`` command in-process (click's CliRunner); arguments may be paths."""
+    from click.testing import CliRunner
+
+    from shareplan.cli import cli
+
+    return CliRunner().invoke(cli, [str(a) for a in args], catch_exceptions=False)
+
+
+def write_json(tmp_path, data, name="inst.json"):
+    """``data`` (a dict, or text as it is) written to ``tmp_path / name``; the path."""
+    import json
+
+    path = tmp_path / name
+    path.write_text(data if isinstance(data, str) else json.dumps(data), encoding="utf-8")
+    return path

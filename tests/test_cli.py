@@ -19,22 +19,14 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from helpers import run_cli as run
 from helpers import two_forces
+from helpers import write_json as write
 
 from shareplan.cli import cli
 
 CONTRACT_KEYS = {"status", "objective", "bound", "gap", "backend", "solver", "instance_sha256",
                  "options", "times", "units", "forces", "schema_version"}
-
-
-def run(*args):
-    return CliRunner().invoke(cli, [str(a) for a in args], catch_exceptions=False)
-
-
-def write(tmp_path: Path, data, name="inst.json") -> Path:
-    path = tmp_path / name
-    path.write_text(data if isinstance(data, str) else json.dumps(data), encoding="utf-8")
-    return path
 
 
 @pytest.fixture

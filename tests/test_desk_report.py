@@ -14,20 +14,15 @@ from pathlib import Path
 
 import pytest
 from browser import chromium, open_page
-from click.testing import CliRunner
+from helpers import run_cli as run
 from helpers import two_forces
 
-from shareplan.cli import cli
 from shareplan.models.load import load_instance
 from shareplan.reports.charts import match_areas
 
 ROOT = Path(__file__).resolve().parents[1]
 BCH = ROOT / "instances" / "bch-2013.json"
 NATIONAL = ROOT / "instances" / "england-wales-43.json"
-
-
-def run(*args):
-    return CliRunner().invoke(cli, [str(a) for a in args], catch_exceptions=False)
 
 
 def _browser_or_skip():

@@ -14,20 +14,15 @@ from pathlib import Path
 import openpyxl
 import pandas as pd
 import pytest
-from click.testing import CliRunner
 from helpers import approx, two_forces
+from helpers import run_cli as run
 from randinst import random_instance
 
-from shareplan.cli import cli
 from shareplan.formats.instance_xlsx import write_instance_workbook
 from shareplan.models.load import InstanceError, instance_from_data, load_instance
 
 ROOT = Path(__file__).resolve().parents[1]
 BUNDLED = sorted((ROOT / "instances").glob("*.json"))
-
-
-def run(*args):
-    return CliRunner().invoke(cli, [str(a) for a in args], catch_exceptions=False)
 
 
 @pytest.mark.parametrize("path", BUNDLED, ids=[p.stem for p in BUNDLED])

@@ -7,28 +7,17 @@ from __future__ import annotations
 import copy
 import json
 import zipfile
-from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 from helpers import cost, two_forces
+from helpers import run_cli as run
+from helpers import write_json as write
 
-from shareplan.cli import cli
 from shareplan.models.load import InstanceError, instance_from_data
 from shareplan.models.rules import check_warnings
 from shareplan.solver.checker import check_plan_file
 
 BIG = 1e9  # money of this size: a £1,000 edit is 1e-6 of it
-
-
-def run(*args):
-    return CliRunner().invoke(cli, [str(a) for a in args], catch_exceptions=False)
-
-
-def write(tmp_path: Path, data, name="inst.json") -> Path:
-    path = tmp_path / name
-    path.write_text(data if isinstance(data, str) else json.dumps(data), encoding="utf-8")
-    return path
 
 
 def problems_of(data) -> list[str]:
