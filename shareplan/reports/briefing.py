@@ -21,6 +21,7 @@ they all say the same thing. Money is counted as the model counts it (SPEC secti
 
 from __future__ import annotations
 
+import functools
 import time
 from dataclasses import dataclass, field
 
@@ -140,10 +141,11 @@ def status_quo_units(inst: Instance) -> list:
     return units
 
 
-def _unshared_reason(inst: Instance, net, fid: str) -> str:
-    """Why a shareable function has no unit: opt-out, policy, capacity or not worth it."""
-    from ..models.network import build_network
+def _unshared_reason(inst: Instance, net, loose, fid: str) -> str:
+    """Why a shareable function has no unit: opt-out, policy, capacity or not worth it.
 
+    ``net`` is the instance's network, ``loose()`` the same without capacity pruning
+    (built once, on first need)."""
     fn = next(f for f in inst.functions if f.id == fid)
     need = fn.min_members
     if fn.max_units == 0:
@@ -160,7 +162,7 @@ def _unshared_reason(inst: Instance, net, fid: str) -> str:
         return any(len(set(fd.arc_force[fd.arc_host == h].tolist())) >= need
                    for h in range(len(fd.hosts)))
 
-    if not enough(build_network(inst, capacity_prunes=False)):
+    if not enough(loose()):
         return ("policy: distance, region or host rules leave no site that "
                 f"{need} forces may share")
     fd = next((d for d in net.functions if d.fn.id == fid), None)
@@ -402,6 +404,7 @@ def make_briefing(inst: Instance, plan: dict, shadow_costs: list[dict] | None = 
         from ..models.network import build_network
 
         net = build_network(inst)
+        loose = functools.cache(lambda: build_network(inst, capacity_prunes=False))
         before_units = _units_of({"units": [_unit_dict(u) for u in status_quo_units(inst)]})
         for fn in inst.functions:
             if not fn.shareable:
@@ -414,7 +417,7 @@ def make_briefing(inst: Instance, plan: dict, shadow_costs: list[dict] | None = 
                             "saves_a_year_gbp": round(before - after, 2)})
             if fn.id not in by_fn:
                 unshared_rows.append({"function": fn.id, "name": fnames[fn.id],
-                                      "reason": _unshared_reason(inst, net, fn.id)})
+                                      "reason": _unshared_reason(inst, net, loose, fn.id)})
             else:
                 inside = {m["force"] for u in by_fn[fn.id] for m in u["members"]}
                 for f in inst.forces:
