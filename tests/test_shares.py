@@ -20,11 +20,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 from click.testing import CliRunner
-from helpers import n_forces
+from helpers import n_forces, two_forces
 from randinst import random_instance
 
 from shareplan.analyses import game
 from shareplan.analyses.shares import Separation, Solver, analyse, make_groups
+from shareplan.analyses.shares_command import render
 from shareplan.cli import cli
 from shareplan.models.load import instance_from_data, load_instance
 from shareplan.solver.backends import SolveOptions
@@ -347,6 +348,8 @@ def test_large_group_path_agrees_with_enumeration(tmp_path):
     for name in ("demand", "equal", "nucleolus"):  # the same split, checked both ways
         assert lg[name].in_core == ex[name].in_core
         assert lg[name].blocking_gain_gbp == pytest.approx(ex[name].blocking_gain_gbp, abs=0.05)
+    text = render(large)  # the sampled Shapley prints with its interval
+    assert "±" in text and "Shapley" in text
 
 
 def test_cli_with_a_plan_file(tmp_path):
@@ -392,3 +395,13 @@ def test_plan_rule_says_when_no_split_meets_the_targets(tmp_path):
     (info,) = split["groups"].values()
     assert info["total_gbp"] == pytest.approx(850_000, abs=0.01)
     assert "no split" in info["verdict"] and "allocation" not in split
+
+
+def test_an_infeasible_instance_exits_3_with_the_reason(tmp_path):
+    data = two_forces(fixed=120)  # A pays 60 + 50 = 110 > 100 shared: cannot save 50
+    data["forces"][0]["savings_target_gbp"] = 50
+    path = tmp_path / "inf.json"
+    path.write_text(json.dumps(data))
+    res = CliRunner().invoke(cli, ["shares", str(path), "--cache", str(tmp_path / "c")])
+    assert res.exit_code == 3, res.output
+    assert "infeasible" in res.output

@@ -65,7 +65,7 @@ def print_alternatives(r: AlternativesResult, n: int, console: Console | None = 
     con.print(f"[bold]{r.instance_name}[/bold]: {len(r.alternatives)} plan(s) within the slack "
               f"({r.backend}); least cost {money(r.optimum_gbp)} "
               f"([bold]{r.optimum_status.value}[/bold], bound {money(r.bound_gbp)})")
-    if r.optimum_gbp is None:
+    if r.optimum_gbp is None or not r.alternatives:
         con.print(r.message)
         return
     con.print(slack_sentence(r))

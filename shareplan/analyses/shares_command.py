@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 
 import click
 
-from ..cli_common import _bundled, guarded, make_options, solver_options
+from ..cli_common import _bundled, exit_code_for, guarded, make_options, solver_options
 from ..reports.briefing import short_force_name
 from ..text import money as money_text
 
@@ -45,7 +46,7 @@ def render(rep) -> str:
         for a in shown:
             cell = money(a.savings[f])
             if a.half_width:
-                cell += f"±{money(a.half_width[f], 1).lstrip('£')}"
+                cell += f"±{money_text(a.half_width[f], dp=1).lstrip('£')}"
             if a.targets_met.get(f) is False:
                 cell += "*"
             row += f"{cell:>14}"
@@ -171,10 +172,9 @@ def shares_cmd(instance, plan_file, backend, time_limit, gap, threads, seed, log
                 f["savings_target_gbp"] = None
             target = instance_from_data(data, inst.name)
         solved = solve_instance(target, backend, options, digest=digest)
-        if not solved.has_solution:
-            raise InstanceError([Problem("", f"the plan could not be solved "
-                                         f"({solved.status.value}: {solved.message})")],
-                                inst.name)
+        if not solved.has_solution:  # infeasible: exit 3; no plan in the limits: 4
+            click.echo(f"{inst.name}: {solved.status.value}: {solved.message}", err=True)
+            sys.exit(exit_code_for(solved.status))
         plan = solved.to_dict()
         source = "least cost without targets" if plan_rule else "solved"
     solver = Solver(backend, options, Path(cache) if cache else default_cache(), workers,
