@@ -61,11 +61,12 @@ class Watch:
         Called at once when the watch has already stopped."""
         with self._lock:
             self._next += 1
-            self._stoppers[self._next] = stop
+            ticket = self._next
+            self._stoppers[ticket] = stop
             late = self.stopped
         if late:
             stop()
-        return self._next
+        return ticket
 
     def done(self, ticket: int) -> None:
         with self._lock:

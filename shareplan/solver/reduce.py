@@ -395,7 +395,8 @@ def solve_reduced(lp: LinearProgram, links: LinkStructure, backend_name: str,
     final = call_backend(reduced.lp, backend_name, replace(options, time_limit=left),
                          start=start[reduced.cols])
     elapsed = time.perf_counter() - t0
-    full_bound = _full_bound(final.bound, incumbent, lagrangian)
+    trusted = None if final.status is Status.ERROR else final.bound  # a refused plan's bound
+    full_bound = _full_bound(trusted, incumbent, lagrangian)
     if (final.x is None or final.status is Status.ERROR
             or final.objective > incumbent + 1e-9 * max(1.0, abs(incumbent))):
         if final.status is Status.UNBOUNDED:

@@ -162,8 +162,9 @@ def solve_instance(inst: Instance, backend: str = DEFAULT_BACKEND,
     forms, results = state["forms"], list(state["results"])
     explanation = state["explanation"]
     # stopped at the limit: a part left unsolved, or a solver stopped with no plan
-    cut_short = not finished or (watch.stopped and forms is not None and (
-        len(results) < len(forms) and all(r.x is not None for r in results)
+    # or a solver that ended at its own limit (just before the watch) with no plan
+    cut_short = not finished or (forms is not None and (
+        watch.stopped and len(results) < len(forms) and all(r.x is not None for r in results)
         or any(r.x is None and r.status is Status.NO_SOLUTION for r in results)))
     if forms is None:  # stopped while building: nothing to offer
         res = BackendResult(Status.NO_SOLUTION, None, None, None, "", "",
@@ -213,6 +214,9 @@ def _best_offer(form: Formulation, offers: list) -> tuple | None:
     """(x, cost, bound) of the best plan offered for form: the best primary value first
     (lexicographic objectives), then least cost; bound only for a least-cost objective."""
     lp = form.lp
+    # plans of this programme only: the explanation's elastic programmes (more columns,
+    # another objective) solve under the same watch
+    offers = [o for o in offers if len(o[0]) == lp.n_cols]
     if not offers:
         return None
 
