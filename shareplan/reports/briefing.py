@@ -11,7 +11,9 @@ they all say the same thing. Money is counted as the model counts it (SPEC secti
   ``saving_per_year_gbp`` (what it paid alone less its running cost and share of the
   unit's fixed cost, cash, once the unit is live); for a plan without per-member
   figures, ``(Savings_i + one_off_i) / alpha``;
-* simple payback: ``one_offs / savings a year`` (years, undiscounted).
+* simple payback: ``one_offs / savings a year`` (years once live, undiscounted; it
+  counts neither the wait for go-live nor dual running: the year-by-year cash table
+  shows when savings turn positive).
 * a unit saves ``sum_i c_si x_sih - (F_sh + sum_i m_sih x_sih)`` a year against its
   members running the function alone.
 * the cost of a rule (a target, a floor): ``objective - objective without the rule``,
@@ -341,7 +343,7 @@ def make_briefing(inst: Instance, plan: dict, shadow_costs: list[dict] | None = 
             {"figure": "one-off costs", "value": round(total_one, 2), "kind": "gbp",
              "unit": money["one_off"]},
             {"figure": "payback", "value": _payback(total_one, total_y), "kind": "years",
-             "unit": "years: one-offs / savings a year"},
+             "unit": "years once live: one-offs / savings a year (cash, simple)"},
             {"figure": "horizon", "value": y, "kind": "count", "unit": "years"},
             {"figure": "discount rate", "value": inst.discount_rate, "kind": "pct",
              "unit": "a year"},
@@ -360,7 +362,7 @@ def make_briefing(inst: Instance, plan: dict, shadow_costs: list[dict] | None = 
         Column("margin_gbp", "vs target", "gbp", money["horizon"]),
         Column("savings_a_year_gbp", "a year", "gbp", money["year"]),
         Column("one_off_gbp", "one-off", "gbp", money["one_off"]),
-        Column("payback_years", "payback", "years", "years"),
+        Column("payback_years", "payback", "years", "years once live (simple)"),
         Column("frontline_before_fte", "frontline now", "fte", "FTE officers"),
         Column("frontline_after_fte", "after", "fte", "FTE officers"),
         Column("floor_fte", "floor", "fte", "FTE officers")], forces_rows,
@@ -392,7 +394,7 @@ def make_briefing(inst: Instance, plan: dict, shadow_costs: list[dict] | None = 
         Column("saves_a_year_gbp", "saves", "gbp", money["year"]),
         Column("one_off_gbp", "one-off", "gbp", money["one_off"]),
         Column("goes_live", "goes live", "text"),
-        Column("payback_years", "payback", "years", "years: one-off / saves a year"),
+        Column("payback_years", "payback", "years", "years once live: one-off / saves a year"),
         Column("host_choice", "host choice", "text")], units_rows,
         note="a year: what the members paid running it alone, what the unit costs, the "
              "difference (cash, once live); payback undiscounted; host choice: the next-best "
