@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from rich import box
 from rich.console import Console
 from rich.table import Table
 
@@ -77,13 +78,11 @@ def print_alternatives(r: AlternativesResult, n: int, console: Console | None = 
     forces = r.alternatives[0].plan.forces
     wide = len(forces) <= WIDEST
     table = Table(title="Plans (money over the horizon; 0 = the least-cost plan)",
-                  title_justify="left")
+                  title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False)
     per_force = [f"extra {f.force}" for f in forces] if wide else ["most extra (force)",
                                                                    "most saved (force)"]
     direction = DIRECTION_VALUE.get(r.direction.kind, "").format(r.direction.target)
-    for col in ("#", "total cost", "extra", *per_force, "decisions changed",
-                *([direction] if direction else []), "note"):
-        table.add_column(col, justify="left" if col in ("note",) else "right")
+    rows = []
     for a in r.alternatives:
         if wide:
             cells = [money(a.extra_by_force[f.force]) for f in forces]
@@ -94,9 +93,16 @@ def print_alternatives(r: AlternativesResult, n: int, console: Console | None = 
                      f"{money(-a.extra_by_force[best])} ({best})"]
         value = [] if not direction else [
             "-" if a.direction_value is None else f"{a.direction_value + 0.0:g}"]
-        table.add_row(str(a.rank), money(a.plan.objective), money(a.extra_gbp), *cells,
-                      str(a.distance), *value,
-                      a.note + ("" if a.meets_constraints else " (breaks --keep-local)"))
+        rows.append([str(a.rank), money(a.plan.objective), money(a.extra_gbp), *cells,
+                     str(a.distance), *value,
+                     a.note + ("" if a.meets_constraints else " (breaks --keep-local)")])
+    heads = ("#", "total cost", "extra", *per_force, "changes",
+             *([direction] if direction else []), "note")
+    for k, col in enumerate(heads):  # headers wrap, figures never do
+        table.add_column(col, justify="left" if col == "note" else "right",
+                         min_width=None if col == "note" else max(len(r_[k]) for r_ in rows))
+    for row in rows:
+        table.add_row(*row)
     con.print(table)
     if wide:
         figures = Table(title="Each force's savings against its status quo, and frontline "
