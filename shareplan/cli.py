@@ -93,9 +93,12 @@ def run_cmd(instance, backend, time_limit, gap, threads, seed, log, out, csv_dir
     elif not quiet:
         from .report import print_plan
 
+        from .report import make_console
+
+        width = make_console().width
         print_plan(plan, briefing)
-        click.echo(f"instance file: {path} (sha256 {digest[:12]})")
-        _print_warnings(inst)
+        _echo_wrapped(f"instance file: {path} (sha256 {digest[:12]})", width)
+        _print_warnings(inst, width)
     elif not plan.has_solution and plan.message:
         click.echo(f"{plan.status.value}: {plan.message}", err=True)
     sys.exit(exit_code_for(plan.status))
@@ -287,12 +290,21 @@ def diff_cmd(plan_a, plan_b, as_json):
         print_diff(diff, plan_a, plan_b)
 
 
-def _print_warnings(inst) -> None:
-    """Figures that load but look like a slip (a target of £30 meant as £30m), one a line."""
+def _print_warnings(inst, width: int | None = None) -> None:
+    """Figures that load but look like a slip (a target of £30 meant as £30m), one each."""
     from .models.rules import check_warnings
 
     for w in check_warnings(inst):
-        click.echo(f"warning: {w}")
+        _echo_wrapped(f"warning: {w}", width)
+
+
+def _echo_wrapped(text: str, width: int | None) -> None:
+    """A line wrapped at spaces to the terminal's width (paths are never broken)."""
+    import textwrap
+
+    lines = textwrap.wrap(text, width, subsequent_indent="  ", break_long_words=False,
+                          break_on_hyphens=False) if width else [text]
+    click.echo("\n".join(lines or [text]))
 
 
 def _write_instance(data: dict, out: str) -> None:

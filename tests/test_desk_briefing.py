@@ -139,8 +139,14 @@ def test_fits_80_columns_without_cutting_a_number():
         _numbers_whole(b, "\n".join(lines))
 
 
-def test_cli_prints_the_briefing_in_80_columns():
-    result = run(TINY, env={"COLUMNS": "80"})
+def test_cli_prints_the_briefing_in_80_columns(tmp_path, monkeypatch):
+    # a clone can sit deep in the file system: the instance's path line wraps too
+    monkeypatch.chdir(tmp_path)
+    deep = Path("d" * 50) / "tiny-two-forces.json"
+    deep.parent.mkdir()
+    deep.write_bytes(TINY.read_bytes())
+    assert 80 - len("instance file: ") < len(str(deep)) <= 78
+    result = run(deep, env={"COLUMNS": "80"})
     assert result.exit_code == 0, result.output
     out = result.stdout
     assert max(len(line) for line in out.splitlines()) <= 80
