@@ -154,6 +154,9 @@ def test_cli_prints_the_briefing_in_80_columns(tmp_path, monkeypatch):
                    "Rules that bind", "The model"):
         assert phrase in out
     assert out.index("savings over the horizon") < out.index("objective")  # totals lead
+    # South HQ is cheaper but would break North's target: said so, not as "-£50.0k more"
+    assert "more" not in out.split("host choice")[1].split("a year:")[0]
+    assert "ruled out by a target" in " ".join(out.split())
 
 
 def test_json_and_csv_carry_the_briefing_with_units(tmp_path):

@@ -227,6 +227,9 @@ def _host_choice(plan: dict, u: dict, sites: dict[str, str]) -> str:
     extra, other = u["next_best_extra_gbp"], u.get("next_best_site")
     if extra is None or other is None:
         return "no other site takes these members"
+    if extra < 0:  # cheaper yet not chosen: the plan's other rules rule it out
+        return (f"{sites.get(other, other)} would cost {money_text(-extra)} less but is "
+                "ruled out by a target, floor or policy rule")
     where = f"{sites.get(other, other)} {money_text(extra)} more"
     objective = plan.get("objective") or 0.0
     if objective and abs(extra) < HOST_CHOICE_NEGLIGIBLE * abs(objective):
