@@ -91,9 +91,7 @@ def run_cmd(instance, backend, time_limit, gap, threads, seed, log, out, csv_dir
         click.echo(json.dumps({**plan.to_dict(), "briefing": briefing.as_dict()}, indent=2,
                               ensure_ascii=False))
     elif not quiet:
-        from .report import print_plan
-
-        from .report import make_console
+        from .report import make_console, print_plan
 
         width = make_console().width
         print_plan(plan, briefing)

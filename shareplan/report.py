@@ -107,6 +107,8 @@ def format_value(value, kind: str) -> str:
         return f"{value:.2%}".replace(".00%", "%")
     if kind == "flag":
         return "yes" if value else ""
+    if kind == "figure":  # already formatted by the caller: aligned right, never wrapped
+        return str(value)
     if isinstance(value, float) and value.is_integer():
         return f"{value:.0f}"
     return str(value)
@@ -124,6 +126,11 @@ def _cells(t: BriefTable) -> list[list[str]]:
             cells.append(text)
         rows.append(cells)
     return rows
+
+
+def table_lines(t: BriefTable, width: int = 80) -> list[str]:
+    """A titled table fitted to ``width`` (text wraps, figures stay whole), then its note."""
+    return _section(t, width)
 
 
 def _section(t: BriefTable, width: int, key_value: bool = False) -> list[str]:

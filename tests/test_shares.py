@@ -25,11 +25,13 @@ from randinst import random_instance
 
 from shareplan.analyses import game
 from shareplan.analyses.shares import Separation, Solver, analyse, make_groups
-from shareplan.analyses.shares_command import render
+from shareplan.analyses.shares_command import money, render
 from shareplan.cli import cli
 from shareplan.models.load import instance_from_data, load_instance
 from shareplan.solver.backends import SolveOptions
 from shareplan.solver.run import solve_instance
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def dfs_order(n: int) -> list[list[int]]:
@@ -405,3 +407,20 @@ def test_an_infeasible_instance_exits_3_with_the_reason(tmp_path):
     res = CliRunner().invoke(cli, ["shares", str(path), "--cache", str(tmp_path / "c")])
     assert res.exit_code == 3, res.output
     assert "infeasible" in res.output
+
+
+def test_tables_fit_80_columns(tmp_path, monkeypatch):
+    """Seven splits side by side do not fit 80 columns: the tables split into parts,
+    labels wrap, and every money figure stays whole."""
+    monkeypatch.chdir(tmp_path)
+    res = CliRunner(env={"COLUMNS": "80"}).invoke(
+        cli, ["shares", str(ROOT / "instances" / "tiny-two-forces.json"), "--cache", "c"])
+    assert res.exit_code == 0, res.output
+    lines = res.stdout.splitlines()
+    assert max(len(line) for line in lines) <= 80
+    rep = json.loads(CliRunner().invoke(cli, [
+        "shares", str(ROOT / "instances" / "tiny-two-forces.json"), "--cache", "c",
+        "--json"]).stdout)
+    for a in rep["allocations"]:
+        for value in (a["savings"] or {}).values():
+            assert money(value) in res.stdout

@@ -26,51 +26,69 @@ def _yes(flag) -> str:
     return "-" if flag is None else ("yes" if flag else "NO")
 
 
-def render(rep) -> str:
-    """The planner's tables: savings and charges per force and rule, then the checks."""
-    lines = [f"Cost shares for {rep.instance}: savings over {rep.horizon_years} years, GBP, "
-             f"present values at {rep.discount_rate:.1%} counted as the plan counts them "
-             f"(each unit from its go-live, one-offs in the year they fall); "
-             f"plan {rep.plan_source} ({rep.plan_status}); the instance's own rule is "
-             f"'{rep.rule}'."]
+def render(rep, width: int = 80) -> str:
+    """The planner's tables, fitted to ``width``: savings and charges per force and rule,
+    then the checks of each split and how the game was solved."""
+    import textwrap
+
+    from ..report import table_lines
+    from ..reports.briefing import Column, Table
+
+    def para(text: str, indent: str = "") -> list[str]:
+        return textwrap.wrap(text, width, initial_indent=indent, subsequent_indent=indent)
+
+    lines = para(f"Cost shares for {rep.instance}: savings over {rep.horizon_years} years, "
+                 f"GBP, present values at {rep.discount_rate:.1%} counted as the plan counts "
+                 f"them (each unit from its go-live, one-offs in the year they fall); plan "
+                 f"{rep.plan_source} ({rep.plan_status}); the instance's own rule is "
+                 f"'{rep.rule}'.")
     shown = [a for a in rep.allocations if a.savings]
     if rep.split and rep.split.get("allocation"):
         shown.append(rep.split["allocation"])
     names = {f: short_force_name(rep.names[f]) for f in rep.forces}
-    w = max([len("force"), *map(len, names.values())]) + 2
-    head = f"{'force':<{w}}{'target':>10}" + "".join(f"{LABELS.get(a.name, a.name):>14}"
-                                                    for a in shown)
-    lines += ["", "Savings (what each force saves against running alone)", head]
-    for f in rep.forces:
-        row = f"{names[f]:<{w}}{money(rep.targets[f]):>10}"
-        for a in shown:
-            cell = money(a.savings[f])
-            if a.half_width:
-                cell += f"±{money_text(a.half_width[f], dp=1).lstrip('£')}"
-            if a.targets_met.get(f) is False:
-                cell += "*"
-            row += f"{cell:>14}"
-        lines.append(row)
-    lines.append("(* below the force's target)")
-    lines += ["", "Charges (baseline minus savings: what each force pays over the horizon)",
-              f"{'force':<{w}}{'baseline':>10}" + "".join(
-                  f"{LABELS.get(a.name, a.name):>14}" for a in shown)]
-    for f in rep.forces:
-        lines.append(f"{names[f]:<{w}}{money(rep.baseline[f]):>10}" + "".join(
-            f"{money(a.charge[f]):>14}" for a in shown))
-    lines += ["", f"{'split':<14}{'rational':>9}{'in core':>9}{'targets':>9}  blocking coalition"]
+    rule_cols = [Column(a.name, LABELS.get(a.name, a.name), "figure") for a in shown]
+
+    def savings_cell(a, f: str) -> str:
+        cell = money(a.savings[f])
+        if a.half_width:
+            cell += f"±{money_text(a.half_width[f], dp=1).lstrip('£')}"
+        return cell + ("*" if a.targets_met.get(f) is False else "")
+
+    savings = Table("shares_savings", "Savings (what each force saves against running alone)",
+                    [Column("force", "force", "text"), Column("target", "target", "figure"),
+                     *rule_cols],
+                    [{"force": names[f], "target": money(rep.targets[f]),
+                      **{a.name: savings_cell(a, f) for a in shown}} for f in rep.forces],
+                    note="* below the force's target")
+    charges = Table("shares_charges",
+                    "Charges (baseline minus savings: what each force pays over the horizon)",
+                    [Column("force", "force", "text"), Column("baseline", "baseline", "figure"),
+                     *rule_cols],
+                    [{"force": names[f], "baseline": money(rep.baseline[f]),
+                      **{a.name: money(a.charge[f]) for a in shown}} for f in rep.forces])
+    check_rows = []
     for a in shown:
         met = [v for v in a.targets_met.values() if v is not None]
-        tgt = "-" if not met else ("all" if all(met) else f"{sum(met)}/{len(met)}")
         block = ("+".join(a.blocking) + f" would save {money(a.blocking_gain_gbp)} more alone"
                  if a.blocking else "none")
         if not a.check_exact:
             block += " (check not exact: see below)"
-        lines.append(f"{LABELS.get(a.name, a.name):<14}{_yes(a.individually_rational):>9}"
-                     f"{_yes(a.in_core):>9}{tgt:>9}  {block}")
+        check_rows.append({"split": LABELS.get(a.name, a.name),
+                           "rational": _yes(a.individually_rational), "core": _yes(a.in_core),
+                           "targets": "-" if not met else
+                           ("all" if all(met) else f"{sum(met)}/{len(met)}"),
+                           "blocking": block})
+    checks = Table("shares_checks", "Is each split stable?", [
+        Column("split", "split", "text"), Column("rational", "rational", "figure"),
+        Column("core", "in core", "figure"), Column("targets", "targets met", "figure"),
+        Column("blocking", "blocking coalition", "text")], check_rows,
+        note="rational: every force saves at least what it would alone; in core: no group "
+             "of forces would save more on its own")
+    for t in (savings, charges, checks):
+        lines += ["", *table_lines(t, width)]
     for a in rep.allocations:
         if not a.savings:
-            lines.append(f"{LABELS.get(a.name, a.name)}: {a.note}")
+            lines += para(f"{LABELS.get(a.name, a.name)}: {a.note}")
     lines.append("")
     for g in rep.groups:
         if len(g.forces) == 1:
@@ -79,26 +97,25 @@ def render(rep) -> str:
                f"row generation ({g.rowgen.get('separation_mips')} separation MIPs); Shapley "
                f"from {g.shapley_samples} sampled orders, ±{g.confidence:.0%} interval")
         who = "+".join(g.forces) if len(g.forces) <= 8 else f"{len(g.forces)} forces"
-        lines.append(f"Game of {who}: "
-                     f"{how}; v(N) = {money(g.v_grand)} (best plan without targets), "
-                     f"the plan saves {money(g.plan_total)}; least-core value "
-                     f"{money(g.least_core_eps)} "
-                     f"({'core empty' if g.core_empty else 'core not empty'}).")
+        lines += para(f"Game of {who}: {how}; v(N) = {money(g.v_grand)} (best plan without "
+                      f"targets), the plan saves {money(g.plan_total)}; least-core value "
+                      f"{money(g.least_core_eps)} "
+                      f"({'core empty' if g.core_empty else 'core not empty'}).")
         if g.unproven:
-            lines.append(f"  NOT proven optimal ({len(g.unproven)}): "
-                         + ", ".join("+".join(c) for c in g.unproven[:5])
-                         + " - their values are lower bounds, so a coalition may block by "
-                           "more than shown and the game splits rest on them.")
-    lines.append(f"Coalition solves: {rep.solves['coalition_solves']} run, "
-                 f"{rep.solves['from_cache']} from the cache "
-                 f"({rep.solves['cache']}.journal.jsonl).")
+            lines += para(f"NOT proven optimal ({len(g.unproven)}): "
+                          + ", ".join("+".join(c) for c in g.unproven[:5])
+                          + " - their values are lower bounds, so a coalition may block by "
+                            "more than shown and the game splits rest on them.", "  ")
+    lines += para(f"Coalition solves: {rep.solves['coalition_solves']} run, "
+                  f"{rep.solves['from_cache']} from the cache "
+                  f"({rep.solves['cache']}.journal.jsonl).")
     if rep.split:
-        lines += ["", f"Split asked for (--plan-rule {rep.split['rule']}): the least-cost plan "
-                      "without targets, its savings split by the nucleolus over the splits "
-                      "that meet every target."]
+        lines += ["", *para(f"Split asked for (--plan-rule {rep.split['rule']}): the least-cost "
+                            "plan without targets, its savings split by the nucleolus over "
+                            "the splits that meet every target.")]
         for name, info in rep.split["groups"].items():
-            lines.append(f"  {name if len(name) < 60 else 'group'}: {info['verdict']}"
-                         + ("" if info.get("exact", True) else " (row generation)"))
+            lines += para(f"{name if len(name) < 60 else 'group'}: {info['verdict']}"
+                          + ("" if info.get("exact", True) else " (row generation)"), "  ")
     return "\n".join(lines)
 
 
@@ -186,4 +203,6 @@ def shares_cmd(instance, plan_file, backend, time_limit, gap, threads, seed, log
     if as_json:
         click.echo(json.dumps(rep.to_dict(), indent=2, default=str))
     else:
-        click.echo(render(rep))
+        from ..report import make_console
+
+        click.echo(render(rep, make_console().width))
