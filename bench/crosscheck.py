@@ -57,7 +57,8 @@ from randinst import random_instance  # noqa: E402
 
 from shareplan.analysis import optima_disagree  # noqa: E402
 from shareplan.models.load import InstanceError, instance_from_data, parse_json_text  # noqa: E402
-from shareplan.solver.backends import REGISTRY, BackendError, SolveOptions  # noqa: E402
+from shareplan.solver.backends import REGISTRY
+from shareplan.solver.core import BackendError, SolveOptions  # noqa: E402
 from shareplan.solver.run import solve_instance  # noqa: E402
 
 try:

@@ -91,9 +91,7 @@ def run_cmd(instance, backend, time_limit, gap, threads, seed, log, out, csv_dir
         click.echo(json.dumps({**plan.to_dict(), "briefing": briefing.as_dict()}, indent=2,
                               ensure_ascii=False))
     elif not quiet:
-        from .report import print_plan
-
-        from .report import make_console
+        from .report import make_console, print_plan
 
         width = make_console().width
         print_plan(plan, briefing)
@@ -228,7 +226,7 @@ def compare_cmd(instance, backends, time_limit, gap, threads, seed, as_json, xls
     from .analysis import diff_plans, optima_disagree, provenance
     from .models.load import load_instance
     from .solver.backends import REGISTRY
-    from .solver.backends.base import BackendError
+    from .solver.core import BackendError
     from .solver.run import solve_instance
 
     names = [b.strip() for b in backends.split(",") if b.strip()]
@@ -476,7 +474,7 @@ def report_cmd(instance, plan_file, html_path, backend, time_limit, gap, threads
     briefing = briefing_for(inst, plan, backend, options, shadow_budget)
     size = write_report(inst, plan, briefing, html_path)
     click.echo(f"wrote {html_path} ({size / 1024:,.0f} KiB; status {plan['status']})")
-    from .solver.backends.base import Status
+    from .solver.core import Status
 
     sys.exit(exit_code_for(Status(plan["status"])))
 

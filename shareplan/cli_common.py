@@ -104,7 +104,7 @@ def guarded(fn):
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
         from .models.load import InstanceError
-        from .solver.backends.base import BackendError
+        from .solver.core import BackendError
 
         try:
             return fn(*args, **kwargs)
@@ -147,13 +147,13 @@ def solver_options(fn):
 
 
 def make_options(time_limit, gap, threads, seed, log):
-    from .solver.backends.base import SolveOptions
+    from .solver.core import SolveOptions
 
     return SolveOptions(time_limit=time_limit, gap=gap, threads=threads, seed=seed, log=log)
 
 
 def exit_code_for(status) -> int:
-    from .solver.backends.base import Status
+    from .solver.core import Status
 
     return {Status.OPTIMAL: EXIT_OK, Status.FEASIBLE: EXIT_OK, Status.INFEASIBLE: EXIT_INFEASIBLE,
             Status.UNBOUNDED: EXIT_INFEASIBLE, Status.NO_SOLUTION: EXIT_NO_PLAN,

@@ -13,7 +13,7 @@ import math
 import pytest
 
 from shareplan.models.load import instance_from_data
-from shareplan.solver.backends import SolveOptions, Status
+from shareplan.solver.core import SolveOptions, Status
 from shareplan.solver.run import solve_instance
 
 # every backend that takes every model of these tests (CP-SAT refuses continuous columns)

@@ -10,7 +10,8 @@ import pytest
 from helpers import n_forces
 
 from shareplan.models.load import instance_from_data
-from shareplan.solver.backends import REGISTRY, BackendError, SolveOptions, get_backend
+from shareplan.solver.backends import REGISTRY, get_backend
+from shareplan.solver.core import BackendError, SolveOptions
 from shareplan.solver.run import solve_instance
 
 

@@ -17,9 +17,8 @@ from helpers import approx, two_forces
 from shareplan.generate import generate_instance
 from shareplan.models.load import instance_from_data
 from shareplan.solver import deadline, guard
-from shareplan.solver.backends import SolveOptions, Status
-from shareplan.solver.backends.base import BackendResult
 from shareplan.solver.checker import check_plan
+from shareplan.solver.core import BackendResult, SolveOptions, Status
 from shareplan.solver.run import _progress_ticker, solve_instance
 
 STATUS_QUO = 5 * (100 + 100) + 5 * (1000 + 1000)  # two_forces: everyone alone, 5 years

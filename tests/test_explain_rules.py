@@ -9,7 +9,7 @@ import pytest
 from helpers import KM_PER_DEGREE, two_forces
 
 from shareplan.models.load import instance_from_data
-from shareplan.solver.backends import SolveOptions
+from shareplan.solver.core import SolveOptions
 from shareplan.solver.explain import _least_violation
 from shareplan.solver.run import solve_instance
 

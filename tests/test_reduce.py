@@ -20,7 +20,7 @@ from shareplan.convert import orlib_to_instance
 from shareplan.models.load import instance_from_data
 from shareplan.models.network import build_network
 from shareplan.solver import reduce
-from shareplan.solver.backends import SolveOptions, Status
+from shareplan.solver.core import SolveOptions, Status
 from shareplan.solver.formulation import build_formulation
 from shareplan.solver.run import solve_instance, solve_programme
 

@@ -14,8 +14,8 @@ import pytest
 from shareplan.models.load import instance_from_data
 from shareplan.models.network import build_network
 from shareplan.solver import formulation
-from shareplan.solver.backends import SolveOptions
 from shareplan.solver.checker import check_plan
+from shareplan.solver.core import SolveOptions
 from shareplan.solver.run import solve_instance
 
 EXACT = SolveOptions(gap=1e-9)

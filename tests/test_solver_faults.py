@@ -21,10 +21,10 @@ from randinst import random_instance
 from shareplan.models.load import instance_from_data
 from shareplan.models.network import build_network
 from shareplan.solver import guard, reduce
-from shareplan.solver.backends import SolveOptions, Status, get_backend
-from shareplan.solver.backends.base import BackendResult, SolverFault, real_bound
+from shareplan.solver.backends import get_backend
 from shareplan.solver.backends.cbc import CbcBackend
 from shareplan.solver.checker import check_plan
+from shareplan.solver.core import BackendResult, SolveOptions, SolverFault, Status, real_bound
 from shareplan.solver.formulation import build_formulation
 from shareplan.solver.lp import LinearProgram
 from shareplan.solver.run import solve_instance

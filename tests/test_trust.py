@@ -155,7 +155,7 @@ def test_compare_difference_within_tolerance_agrees(tmp_path, monkeypatch):
 
 def test_compare_ignores_unproven_objectives(tmp_path, monkeypatch):
     """A 'feasible' run may be worse than a proven optimum; that is no disagreement."""
-    from shareplan.solver.backends.base import Status
+    from shareplan.solver.core import Status
 
     path = write(tmp_path, three_forces())
     _tamper(monkeypatch, "ortools", objective_delta=5e5, status=Status.FEASIBLE)
@@ -600,8 +600,8 @@ def test_tolerance_sized_fractions_are_not_units():
     """A solution with x = y = 2e-7 on a closed host reads as the same plan."""
     import numpy as np
 
-    from shareplan.solver.backends import SolveOptions
     from shareplan.solver.checker import check_plan
+    from shareplan.solver.core import SolveOptions
     from shareplan.solver.plan import clean_solution, read_solution
     from shareplan.solver.run import solve_formulation
 

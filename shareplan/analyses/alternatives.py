@@ -49,8 +49,8 @@ from ..analysis import diff_plans
 from ..models.instance import Instance
 from ..models.load import InstanceError, Problem, instance_digest
 from ..models.network import build_network
-from ..solver.backends import DEFAULT_BACKEND, SolveOptions, Status, get_backend
-from ..solver.backends.base import BackendResult, relative_gap
+from ..solver.backends import DEFAULT_BACKEND, get_backend
+from ..solver.core import BackendResult, SolveOptions, Status, relative_gap
 from ..solver.formulation import Formulation, build_formulation
 from ..solver.lp import Block, LinearProgram
 from ..solver.plan import Plan, clean_solution, read_solution

@@ -59,7 +59,7 @@ import numpy as np
 
 from ..models.instance import Instance
 from ..models.load import InstanceError, Problem, instance_from_data
-from ..solver.backends.base import SolveOptions, Status
+from ..solver.core import SolveOptions, Status
 from . import game
 
 RULES = ("demand", "equal", "key")

@@ -35,7 +35,7 @@ import scipy.sparse as sp
 
 from ..models.network import Network, build_network
 from ..text import money
-from .backends.base import SolveOptions, Status
+from .core import SolveOptions, Status
 from .formulation import Formulation, build_formulation
 from .lp import Block
 

@@ -29,8 +29,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from . import deadline
-from .backends import SolveOptions, Status
-from .backends.base import BackendResult, honest_status
+from .core import BackendResult, SolveOptions, Status, honest_status
 from .deadline import stopped
 from .guard import call_backend
 from .lp import LinearProgram

@@ -11,8 +11,8 @@ from ..models.instance import Instance
 from ..models.load import InstanceError, Problem, instance_digest
 from ..models.network import build_network
 from . import deadline, reduce
-from .backends import DEFAULT_BACKEND, SolveOptions, Status
-from .backends.base import BackendResult, relative_gap
+from .backends import DEFAULT_BACKEND
+from .core import BackendResult, SolveOptions, Status, relative_gap
 from .deadline import remaining
 from .formulation import Formulation, build_formulation
 from .guard import VIOLATION_TOLERANCE, call_backend

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from importlib import import_module
 
-from .base import Backend, BackendError, BackendResult, SolveOptions, Status, preload_ortools
+from ..core import BackendError
+from .base import Backend, preload_ortools
 
 REGISTRY: dict[str, tuple[str, str, dict]] = {
     "cbc": ("cbc", "CbcBackend", {}),
@@ -29,5 +30,4 @@ def get_backend(name: str) -> Backend:
     return getattr(import_module(f"{__name__}.{module}"), cls)(**kwargs)
 
 
-__all__ = ["REGISTRY", "DEFAULT_BACKEND", "Backend", "BackendError", "BackendResult",
-           "SolveOptions", "Status", "get_backend"]
+__all__ = ["REGISTRY", "DEFAULT_BACKEND", "Backend", "get_backend"]

@@ -19,16 +19,9 @@ import time
 
 import numpy as np
 
+from ..core import BackendResult, SolveOptions, SolverFault, Status, honest_status
 from ..lp import LinearProgram
-from .base import (
-    Backend,
-    BackendResult,
-    SolveOptions,
-    SolverFault,
-    Status,
-    honest_status,
-    stdout_silenced,
-)
+from .base import Backend, stdout_silenced
 
 
 def _cbc_path() -> str:

@@ -10,17 +10,9 @@ import time
 
 import numpy as np
 
+from ..core import BackendResult, SolveOptions, Status, honest_status, real_bound
 from ..lp import LinearProgram
-from .base import (
-    Backend,
-    BackendResult,
-    SolveOptions,
-    Status,
-    honest_status,
-    preload_ortools,
-    real_bound,
-    stdout_silenced,
-)
+from .base import Backend, preload_ortools, stdout_silenced
 
 
 def import_highspy():

@@ -10,17 +10,9 @@ import time
 
 import numpy as np
 
+from ..core import BackendError, BackendResult, SolveOptions, Status, honest_status, real_bound
 from ..lp import LinearProgram
-from .base import (
-    Backend,
-    BackendError,
-    BackendResult,
-    SolveOptions,
-    Status,
-    honest_status,
-    real_bound,
-    stdout_silenced,
-)
+from .base import Backend, stdout_silenced
 
 _ENGINES = {"scip": "SCIP", "highs": "HiGHS", "sat": "CP-SAT"}
 
