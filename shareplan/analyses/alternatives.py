@@ -52,9 +52,10 @@ from ..models.network import build_network
 from ..solver.backends import DEFAULT_BACKEND, get_backend
 from ..solver.core import BackendResult, SolveOptions, Status, relative_gap
 from ..solver.formulation import Formulation, build_formulation
+from ..solver.guard import VIOLATION_TOLERANCE
 from ..solver.lp import Block, LinearProgram
 from ..solver.plan import Plan, clean_solution, read_solution
-from ..solver.run import VIOLATION_TOLERANCE, solve_programme
+from ..solver.programme import solve_programme
 from ..text import money
 from .firm_open import FunctionSummary, summarise
 

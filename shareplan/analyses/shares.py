@@ -333,7 +333,7 @@ class Separation:
         """(mask, v(mask), proven) of a coalition less satisfied than ``below`` among the
         values already solved or one force away from the least satisfied of them (no MIP
         needed), else of the least satisfied coalition by the MIP; None if none is left."""
-        from ..solver.run import solve_programme
+        from ..solver.programme import solve_programme
 
         excluded = {m for m in excluded if m != self.group.grand}
         for search in (False, True):

@@ -38,6 +38,7 @@ from ..text import money
 from .core import SolveOptions, Status
 from .formulation import Formulation, build_formulation
 from .lp import Block
+from .programme import solve_programme
 
 ELASTIC_FAMILIES = ("savings", "savings_total", "frontline", "capacity", "assign", "forbidden",
                     "max_units", "max_members_limit")
@@ -320,8 +321,6 @@ def _relaxed_instance(inst, arc_rules: bool):
 
 def _least_violation(inst, limits: dict, backend: str, options: SolveOptions) -> list[dict]:
     """The elastic re-solve of every target, floor, capacity and policy row."""
-    from .run import solve_programme
-
     # capacity is relaxed below, so arcs and member sets must not be pruned by it
     form = build_formulation(build_network(_relaxed_instance(inst, False),
                                            capacity_prunes=False), capacity_prunes=False)
@@ -344,8 +343,6 @@ def _rule_exceptions(inst, limits: dict, backend: str, options: SolveOptions) ->
     plan keeping every other rule; [] when those rules forbid no arc, when no exceptions
     would do (or none are found in EXCEPTIONS_TIME_S), or when the network without them
     would have more than MAX_RELAXED_ARCS arcs."""
-    from .run import solve_programme
-
     p = inst.policy
     if not (p.opt_outs or p.max_distance_km or p.same_region):
         return []

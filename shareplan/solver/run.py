@@ -10,14 +10,15 @@ import numpy as np
 from ..models.instance import Instance
 from ..models.load import InstanceError, Problem, instance_digest
 from ..models.network import build_network
-from . import deadline, reduce
+from . import deadline
 from .backends import DEFAULT_BACKEND
 from .core import BackendResult, SolveOptions, Status, relative_gap
 from .deadline import remaining
+from .explain import explain_infeasible
 from .formulation import Formulation, build_formulation
-from .guard import VIOLATION_TOLERANCE, call_backend
 from .lp import LinearProgram
 from .plan import Plan, clean_solution, read_solution
+from .programme import solve_programme
 
 
 def _with_primary_floor(lp: LinearProgram, vec: np.ndarray, floor: float) -> LinearProgram:
@@ -60,46 +61,6 @@ def _solve_lexicographic(form: Formulation, backend_name: str, options: SolveOpt
     if second.status is Status.OPTIMAL and first.status is not Status.OPTIMAL:
         second.status = Status.FEASIBLE
     return second
-
-
-def solve_programme(lp: LinearProgram, backend_name: str, options: SolveOptions
-                    ) -> BackendResult:
-    """One solve, through the reduction when it applies, else whole; every backend call
-    is guarded (see :mod:`.guard`). The plan of every function alone is offered to the
-    watch first when it meets every rule (a run cut short then still has a plan)."""
-    t0 = time.perf_counter()
-    _offer_trivial(lp)
-    res = None
-    if (links := reduce.applies(lp)) is not None:
-        res = reduce.solve_reduced(lp, links, backend_name, options)
-    if res is None:  # no reduction, or no heuristic plan for it: the whole programme
-        res = call_backend(lp, backend_name, remaining(options, t0))
-    elif res.x is not None:
-        worst, row = lp.worst_row(res.x)
-        if worst > VIOLATION_TOLERANCE:
-            res.status = Status.ERROR
-            res.message = (f"{res.solver} returned a plan that breaks {lp.row_name(row)} "
-                           f"(by {worst:.1e} of its scale); not trusted")
-    if res.x is not None and res.status is not Status.ERROR:
-        deadline.offer(res.x, None if lp.maximize else res.bound)
-    return res
-
-
-def trivial_plan(lp: LinearProgram) -> np.ndarray | None:
-    """x at its lower bounds (every function alone, fixed existing units kept) when that
-    meets every row, else None."""
-    x = np.where(np.isfinite(lp.lb), lp.lb, 0.0).clip(None, lp.ub)
-    if lp.n_cols and lp.worst_row(x)[0] <= VIOLATION_TOLERANCE:
-        return x
-    return None
-
-
-def _offer_trivial(lp: LinearProgram) -> None:
-    if deadline.current() is None:
-        return
-    x = trivial_plan(lp)
-    if x is not None:
-        deadline.offer(x)
 
 
 def solve_formulation(form: Formulation, backend_name: str, options: SolveOptions
@@ -204,8 +165,6 @@ def _solve_parts(inst, backend, options, decompose, explain, t0, state) -> None:
             break  # the whole has no plan if one group has none
     last = state["results"][-1]
     if last.status is Status.INFEASIBLE and explain and not deadline.stopped():
-        from .explain import explain_infeasible
-
         state["explanation"] = explain_infeasible(forms[len(state["results"]) - 1], backend,
                                                   remaining(options, t0), whole=inst)
 
