@@ -31,7 +31,7 @@ Every allocation is checked: individually rational (``x_i >= v({i})``), in the c
 how much), and each force's target ``x_i >= T_i``.
 
 Exact or not. Forces that can never share with each other (see
-:mod:`shareplan.models.components`, e.g. regions under a same-region rule) make
+:mod:`shareplan.solver.components`, e.g. regions under a same-region rule) make
 independent games: each is solved on its own (``v`` is additive across them, so the
 Shapley value is exact for the whole; the core and nucleolus are per group, each
 group splitting its own savings). A group of at most ``max_exact`` forces gets every
@@ -97,8 +97,8 @@ def game_base(inst: Instance) -> Instance:
 
 def groups_of(base: Instance) -> list[Instance]:
     """The independent games: one sub-instance per group of forces that can share."""
-    from ..models.components import split_instance
     from ..models.network import build_network
+    from ..solver.components import split_instance
 
     return split_instance(base, build_network(base)) or [base]
 

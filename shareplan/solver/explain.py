@@ -416,7 +416,7 @@ def explain_infeasible(form: Formulation, backend: str, options: SolveOptions,
     fewest exceptions to the distance, region and opt-out rules that would allow a plan.
 
     ``form`` may be one group of forces that can never share with the others (see
-    :mod:`shareplan.models.components`); ``whole`` is then the whole instance, which the
+    :mod:`shareplan.solver.components`); ``whole`` is then the whole instance, which the
     exceptions are sought in (a distance rule is what keeps the groups apart).
     """
     from .backends import get_backend

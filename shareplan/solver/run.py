@@ -12,6 +12,7 @@ from ..models.load import InstanceError, Problem, instance_digest
 from ..models.network import build_network
 from . import deadline
 from .backends import DEFAULT_BACKEND
+from .components import split_instance
 from .core import BackendResult, SolveOptions, Status, relative_gap
 from .deadline import remaining
 from .explain import explain_infeasible
@@ -96,7 +97,7 @@ def solve_instance(inst: Instance, backend: str = DEFAULT_BACKEND,
     provenance.
 
     When the forces fall into groups that can never share with each other (see
-    :mod:`shareplan.models.components`) each group is solved on its own
+    :mod:`shareplan.solver.components`) each group is solved on its own
     (``decompose``); the plan is the union and the objective and bound the sums.
     An infeasible instance gets ``plan.explanation`` (see :mod:`.explain`) unless
     ``explain`` is false (sweeps, which only need the status). ``verify=False`` skips the
@@ -141,8 +142,6 @@ def solve_instance(inst: Instance, backend: str = DEFAULT_BACKEND,
 
 def _solve_parts(inst, backend, options, decompose, explain, t0, state) -> None:
     """Build and solve every group of forces, filling ``state`` as each stage ends."""
-    from ..models.components import split_instance
-
     net = build_network(inst)
     parts = split_instance(inst, net) if decompose else None
     forms = ([build_formulation(build_network(p)) for p in parts] if parts
