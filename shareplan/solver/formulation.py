@@ -265,20 +265,18 @@ def forbidden_partners(ctx: _Ctx) -> None:
     must-share sets the assignment row to = 1.
     """
     net = ctx.net
-    fidx = {f: i for i, f in enumerate(net.force_ids)}
     for fd, x, _ in ctx.arcs():
         labels, rows, cols = [], [], []
-        for pair in net.inst.policy.forbidden_partners:
-            if pair.functions is not None and fd.fn.id not in pair.functions:
+        for i, j, functions in net.forbidden_pairs:
+            if functions is not None and fd.fn.id not in functions:
                 continue
-            i, j = fidx[pair.forces[0]], fidx[pair.forces[1]]
             for h in range(len(fd.hosts)):
                 ai = np.nonzero((fd.arc_force == i) & (fd.arc_host == h))[0]
                 aj = np.nonzero((fd.arc_force == j) & (fd.arc_host == h))[0]
                 if len(ai) and len(aj):
                     rows += [len(labels)] * 2
                     cols += [x[ai[0]], x[aj[0]]]
-                    labels.append((fd.fn.id, pair.forces[0], pair.forces[1], fd.hosts[h]))
+                    labels.append((fd.fn.id, net.force_ids[i], net.force_ids[j], fd.hosts[h]))
         ctx.b.add_rows("forbidden", labels, rows, cols, 1.0, -np.inf, 1.0)
 
 
@@ -421,15 +419,13 @@ def _plan_cost_terms(ctx: _Ctx, forces: np.ndarray):
 
 def savings_targets(ctx: _Ctx, baseline: np.ndarray, force_const: np.ndarray) -> None:
     """Savings_i = baseline_i - plan_i(x) >= T_i; and sum_i Savings_i >= T if given."""
-    inst = ctx.net.inst
-    targets = np.array([f.savings_target_gbp if f.savings_target_gbp is not None else np.nan
-                        for f in inst.forces])
+    targets = ctx.net.savings_target
     forces = np.nonzero(~np.isnan(targets))[0]
     if len(forces):
         r, c, v = _plan_cost_terms(ctx, forces)
         ctx.b.add_rows("savings", [(ctx.net.force_ids[i],) for i in forces], r, c, v, -np.inf,
                        baseline[forces] - force_const[forces] - targets[forces])
-    total = inst.objective.aggregate_savings_target_gbp
+    total = ctx.net.aggregate_target
     if total is not None:
         cols = np.concatenate(ctx.x + ctx.y)
         vals = np.concatenate(ctx.arc_coef + [fd.unit_charge for fd in ctx.net.functions])
@@ -439,14 +435,13 @@ def savings_targets(ctx: _Ctx, baseline: np.ndarray, force_const: np.ndarray) ->
 
 def frontline_floors(ctx: _Ctx) -> None:
     """L_i + sum_a (o_si - rho_s d_si)(x_a - x0_a) >= Lmin_i."""
-    inst = ctx.net.inst
-    forces = [i for i, f in enumerate(inst.forces) if f.frontline_floor_fte is not None]
-    if not forces:
+    net = ctx.net
+    forces = np.nonzero(~np.isnan(net.frontline_floor))[0]
+    if not len(forces):
         return
-    pos = np.full(ctx.net.n_forces, -1)
+    pos = np.full(net.n_forces, -1)
     pos[forces] = np.arange(len(forces))
-    rhs = np.array([inst.forces[i].frontline_floor_fte - inst.forces[i].frontline_officers_fte
-                    for i in forces])
+    rhs = net.frontline_floor[forces] - net.frontline[forces]
     R, Cc, V = [], [], []
     for fd, x, _ in ctx.arcs():
         delta = fd.officer_delta
@@ -462,9 +457,8 @@ def frontline_floors(ctx: _Ctx) -> None:
 
 def needs_allocation(net: Network) -> bool:
     """Per-force charges enter the model only through per-force targets or the ratio objective."""
-    inst = net.inst
-    return (any(f.savings_target_gbp is not None for f in inst.forces)
-            or inst.objective.sense == "max_min_savings_ratio")
+    return bool(np.any(~np.isnan(net.savings_target))
+                or net.objective_sense == "max_min_savings_ratio")
 
 
 def build_formulation(net: Network, capacity_prunes: bool = True) -> Formulation:
@@ -514,7 +508,7 @@ def _primary_objective(ctx: _Ctx, baseline, force_const) -> tuple[np.ndarray, fl
     max_min_savings_ratio: a free variable w with plan_i(x) - force_const_i + w baseline_i
     <= baseline_i - force_const_i, i.e. Savings_i >= w baseline_i for every force.
     """
-    sense = ctx.net.inst.objective.sense
+    sense = ctx.net.objective_sense
     if sense == "min_cost":
         return None
     if sense == "max_frontline":
@@ -522,7 +516,7 @@ def _primary_objective(ctx: _Ctx, baseline, force_const) -> tuple[np.ndarray, fl
         vec = np.zeros(n_before)
         for fd, x, _ in ctx.arcs():
             vec[x] += fd.officer_delta
-        offset = sum(f.frontline_officers_fte for f in ctx.net.inst.forces)
+        offset = float(ctx.net.frontline.sum())
         offset -= sum(float(fd.officer_delta @ fd.status_quo) for fd in ctx.net.functions)
         return vec, float(offset)
     w = ctx.b.add_vars("ratio", [("min",)], -np.inf, 1.0)
