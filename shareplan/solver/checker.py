@@ -567,14 +567,14 @@ def _check_existing(data: _Data, units: list[_Unit], tol: float, out: _Out) -> N
         found = [u for u in units if (u.function, u.site) == (e.function, e.site)]
         label = f"the existing {e.function} unit at {e.site} ({', '.join(e.members)})"
         if not found:
-            out.add("existing", where, f"{label} is fixed in place but missing from the plan")
+            out.add("existing_units", where, f"{label} is fixed in place but missing from the plan")
             continue
         got = {mb.force: mb.x for u in found for mb in u.members}
         for m in e.members:
             if got.get(m, 0.0) < 1 - tol:
-                out.add("existing", where, f"{label}: member {m} is missing from the plan")
+                out.add("existing_units", where, f"{label}: member {m} is missing from the plan")
         for m in sorted(set(got) - set(e.members)):
-            out.add("existing", where, f"{label}: {m} is in the plan's unit but is not a "
+            out.add("existing_units", where, f"{label}: {m} is in the plan's unit but is not a "
                     "listed member; fixed units keep their members")
 
 
