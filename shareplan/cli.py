@@ -139,7 +139,7 @@ def schema_cmd(out):
 @click.option("--mps", "mps_path", type=click.Path(dir_okay=False), help="Write an MPS file.")
 @guarded
 def export_cmd(instance, lp_path, mps_path):
-    """Write the model of INSTANCE with readable names (x(custody,herts,kempston), link(...))."""
+    """Write the model of INSTANCE with readable names (x(custody,herts,kempston), linking(...))."""
     if not (lp_path or mps_path):
         raise click.UsageError("give --lp FILE or --mps FILE")
     import tempfile

@@ -176,7 +176,7 @@ def test_export(inst_file, tmp_path, fmt):
     assert result.exit_code == 0, result.output
     text = path.read_text()
     assert "x(fin,A,hA)" in text and "y(fin,hB)" in text
-    assert "link(" in text and "assign(" in text
+    assert "linking(" in text and "assignment(" in text
 
 
 def test_export_needs_a_format(inst_file):

@@ -167,7 +167,7 @@ def test_the_reduction_reports_its_lagrangian_bound():
 # seeds of tests/randinst.py where the forced reduction went wrong: HiGHS handed back its
 # start (33: 1.2% dearer than the optimum; 296: 5.4%); CBC raised on a start below a bound
 # the fixing had opened (12, 96) or was given a programme whose must-assign row was empty
-# (89: a plan breaking assign(fleet, F0_hert))
+# (89: a plan breaking assignment(fleet, F0_hert))
 CASES = [(33, "highs"), (296, "highs"), (12, "cbc"), (32, "cbc"), (89, "cbc"), (96, "cbc"),
          (700, "cbc")]
 

@@ -553,7 +553,7 @@ def test_explanation_without_standalone(case):
         plan = solve_instance(instance_from_data(_must_share_unservable()), "cbc")
         assert plan.status.value == "infeasible"
         # the rule relaxed, and the exception to A's opt-out that would allow a plan
-        assert [r["rule"] for r in plan.explanation] == ["must_share", "opt_out"]
+        assert [r["rule"] for r in plan.explanation] == ["assignment", "opt_out"]
         assert plan.explanation[0]["force"] == "A"
         assert plan.explanation[1]["force"] == "A" and plan.explanation[1]["alternative"]
     else:

@@ -16,7 +16,7 @@ from .components import split_instance
 from .core import BackendResult, SolveOptions, Status, relative_gap
 from .deadline import remaining
 from .explain import explain_infeasible
-from .formulation import Formulation, build_formulation
+from .formulation import FAMILY_OF_ROW, OBJECTIVE_ROWS, Formulation, build_formulation
 from .lp import LinearProgram
 from .plan import Plan, clean_solution, read_solution
 from .programme import solve_programme
@@ -72,17 +72,14 @@ def solve_formulation(form: Formulation, backend_name: str, options: SolveOption
 
 
 def _fields_behind(row: tuple) -> str:
-    """The instance fields whose figures make up a model row (for error messages)."""
-    family, *ids = row
-    if family in ("savings", "ratio") and ids:
-        return (f"costs of force '{ids[0]}' (standalone_cost_gbp, transition_cost_gbp) and "
-                "the functions' unit costs")
-    if family == "frontline" and ids:
-        return (f"forces '{ids[0]}' frontline figures, costs officers_fte, functions "
-                "officers_per_unit x demand")
-    if family in ("capacity", "cover", "link", "unit_x") and ids:
-        return f"functions '{ids[0]}' capacity and the costs' demand"
-    return "costs and functions (money figures)"
+    """The instance fields whose figures make up a model row (for error messages): its
+    family's ``fields`` in the registry, with the row's first id."""
+    rows, *ids = row
+    family = FAMILY_OF_ROW.get(rows)
+    fields = family.fields if family is not None else OBJECTIVE_ROWS.get(rows)
+    if fields is None or not ids:
+        return "costs and functions (money figures)"
+    return fields.format(*ids)
 
 
 _WORST_FIRST = (Status.ERROR, Status.INFEASIBLE, Status.UNBOUNDED, Status.NO_SOLUTION,
