@@ -331,10 +331,11 @@ def _least_violation(inst, limits: dict, backend: str, options: SolveOptions) ->
     elastic, labels = _elastic(form, lp)
     res = solve_programme(elastic, backend, options)
     if res.x is None:
-        return [{"rule": "structure", "message": "no plan exists even with every target, floor, "
-                 "capacity and policy rule relaxed: the fixed existing units or the unit-size "
-                 "rules (min_members, host must be a member) cannot be met by the forces "
-                 "allowed to join"}]
+        relaxed = [f.words for f in FAMILIES if f.relax is not None and not f.relax.drop]
+        return [{"rule": "structure", "message": "no plan exists even with every "
+                 f"{', '.join(relaxed[:-1])} and {relaxed[-1]} relaxed: the fixed existing "
+                 "units or the unit-size rules (min_members, host must be a member) cannot be "
+                 "met by the forces allowed to join"}]
     slack = res.x[lp.n_cols:]
     violated = [(labels[k], float(slack[k])) for k in np.argsort(-slack) if slack[k] > 1e-6]
     alone = len(violated) == 1 and res.status is Status.OPTIMAL
