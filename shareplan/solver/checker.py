@@ -4,9 +4,10 @@
 of ``Plan.to_dict()``) and recomputes every constraint and every money and
 officer figure from the plan's ``units`` alone, in plain Python, scalar by
 scalar. It imports no solver package and none of ``models.network``,
-``solver.formulation`` or ``solver.plan``: it is a second, independent
-implementation of the algebra of SPEC section 3, so a bug in one shows up as a
-disagreement with the other.
+``solver.formulation`` or ``solver.plan`` (only the status names of ``solver.core``):
+it is a second, independent implementation of the algebra of SPEC section 3, so a
+bug in one shows up as a disagreement with the other. Its rule names are the names of
+the formulation's families (``formulation.FAMILIES``; tests/test_families.py ties them).
 
 Notation: ``x_sih`` is a member's ``fraction`` in the unit of function s at site
 h; ``x0`` the status quo (every existing unit as listed, fraction 1)::
@@ -54,10 +55,11 @@ from typing import Any
 
 from ..models.instance import Force, Function, Instance
 from ..text import money
+from .core import Status
 
 EARTH_RADIUS_KM = 6371.0088  # the radius models/network.py uses
-SOLVED = ("optimal", "feasible")
-STATUSES = ("optimal", "feasible", "infeasible", "unbounded", "no_solution", "error")
+SOLVED = (Status.OPTIMAL.value, Status.FEASIBLE.value)
+STATUSES = tuple(s.value for s in Status)  # the plan file's statuses are the solver's
 FORCE_FIGURES = ("baseline_gbp", "plan_gbp", "savings_gbp", "one_off_gbp", "frontline_fte")
 FRACTION_SLACK = 1e-6  # plans round fractions to 6 dp (error <= 5e-7)
 MONEY_TOL = 0.02  # GBP: pennies rounded in the plan, never scaled by the figure's size
