@@ -38,14 +38,13 @@ import time
 
 import numpy as np
 import pytest
-from helpers import solve, status
+from helpers import BACKENDS, solve, status
 
 from shareplan.models.load import instance_from_data
 from shareplan.models.network import build_network
 from shareplan.solver import formulation
 from shareplan.solver.formulation import build_formulation
 
-BACKENDS = ["cbc", "ortools", "highs"]
 SEEDS = range(150)
 EARTH_RADIUS_KM = 6371.0088
 

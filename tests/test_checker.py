@@ -8,13 +8,12 @@ import subprocess
 import sys
 
 import pytest
+from helpers import BACKENDS
 
 from shareplan.models.instance import Instance
 from shareplan.models.load import InstanceError, instance_from_data
 from shareplan.solver.checker import Violation, check_plan, recompute
 from shareplan.solver.run import solve_instance
-
-BACKENDS = ("cbc", "ortools")
 
 FORCES = [
     {"id": "beds", "region": "East", "lat": 52.136, "lon": -0.467, "budget_gbp": 100e6,

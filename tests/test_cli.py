@@ -19,8 +19,8 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from helpers import BACKENDS, two_forces
 from helpers import run_cli as run
-from helpers import two_forces
 from helpers import write_json as write
 
 from shareplan.cli import cli
@@ -69,7 +69,7 @@ def test_solve_run_subcommand_and_quiet(inst_file):
     assert quiet.stdout.strip() == ""
 
 
-@pytest.mark.parametrize("backend", ["cbc", "ortools", "highs"])
+@pytest.mark.parametrize("backend", BACKENDS)
 def test_json_contract(inst_file, backend):
     result = run(inst_file, "--json", "--backend", backend)
     assert result.exit_code == 0, result.output

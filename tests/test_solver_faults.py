@@ -21,7 +21,7 @@ from randinst import random_instance
 from shareplan.models.load import instance_from_data
 from shareplan.models.network import build_network
 from shareplan.solver import guard, reduce
-from shareplan.solver.backends import get_backend
+from shareplan.solver.backends import Capabilities, backends_with, get_backend
 from shareplan.solver.backends.cbc import CbcBackend
 from shareplan.solver.checker import check_plan
 from shareplan.solver.core import BackendResult, SolveOptions, SolverFault, Status, real_bound
@@ -29,7 +29,8 @@ from shareplan.solver.formulation import build_formulation
 from shareplan.solver.lp import LinearProgram
 from shareplan.solver.run import solve_instance
 
-BACKENDS = ["cbc", "highs", "ortools", "ortools-highs"]
+# every backend that takes continuous columns, each engine through each of its wrappers
+BACKENDS = backends_with(continuous_columns=True)
 
 
 def _tiny_lp() -> LinearProgram:
@@ -43,7 +44,7 @@ class _StartEcho:
     """HiGHS 1.16's fault: with a MIP start, 'optimal' at the optimum's value, x = start."""
 
     name = "echo"
-    supports_continuous = True
+    capabilities = Capabilities()
 
     def __init__(self):
         self.calls = []
@@ -119,7 +120,7 @@ def test_the_objective_is_that_of_the_rounded_plan(monkeypatch, backend):
     inner = get_backend(backend)
 
     class Fuzzy:
-        name, supports_continuous = backend, True
+        name, capabilities = backend, Capabilities()
 
         def solve(self, lp, options, start=None):
             res = inner.solve(lp, options, start)

@@ -20,7 +20,7 @@ from importlib.metadata import version
 
 import pytest
 from click.testing import CliRunner
-from helpers import n_forces, two_forces
+from helpers import BACKENDS, n_forces, two_forces
 
 import shareplan.solver.run as run_module
 from shareplan.analysis import diff_plans, optima_disagree, provenance
@@ -31,7 +31,6 @@ from shareplan.solver.explain import precheck
 from shareplan.solver.formulation import build_formulation
 from shareplan.solver.run import solve_instance
 
-BACKENDS = ["cbc", "ortools", "highs"]
 SOLVER_NAMES = {"cbc": "CBC", "ortools": "OR-Tools SCIP", "highs": "HiGHS",
                 "ortools-highs": "OR-Tools HiGHS", "ortools-cpsat": "OR-Tools CP-SAT"}
 

@@ -496,11 +496,6 @@ RANKING_SECONDS = 10.0
 START_GAP = 0.5
 
 
-#: Backends not given a MIP start: OR-Tools' HiGHS engine ends the process with a
-#: segmentation fault on a solution hint (OR-Tools 9.15, measured here).
-NO_START = {"ortools-highs"}
-
-
 def _solve_from(prog: LinearProgram, backend: str, options: SolveOptions,
                 start: np.ndarray) -> BackendResult:
     """A ranking solve from a known plan within the slack; never worse than the start.
@@ -510,8 +505,8 @@ def _solve_from(prog: LinearProgram, backend: str, options: SolveOptions,
     """
     value = float(prog.obj @ start + prog.obj_offset)
     try:
-        res = get_backend(backend).solve(prog, options,
-                                         start=None if backend in NO_START else start)
+        solver = get_backend(backend)
+        res = solver.solve(prog, options, start=start if solver.capabilities.mip_start else None)
     except Exception as exc:  # noqa: BLE001 - a crashed solver leaves the start, said so
         return BackendResult(Status.FEASIBLE, start, value, None, backend, "", 0.0,
                              message=f"ranking solve failed ({type(exc).__name__}: {exc})")

@@ -420,11 +420,12 @@ def explain_infeasible(form: Formulation, backend: str, options: SolveOptions,
     :mod:`shareplan.solver.components`); ``whole`` is then the whole instance, which the
     exceptions are sought in (a distance rule is what keeps the groups apart).
     """
-    from .backends import get_backend
+    from .backends import DEFAULT_BACKEND, capabilities
 
     inst = form.net.inst
-    if not get_backend(backend).supports_continuous:
-        backend = "ortools"  # slacks are continuous; CP-SAT would round them
+    can = capabilities(backend)
+    if not (can.continuous_columns and can.proves_infeasibility):
+        backend = DEFAULT_BACKEND  # the slacks are continuous, and "none" must be a proof
     limits = {fn.id: fn.max_members for fn in inst.functions
               if fn.shareable and fn.max_members is not None}
     if options.time_limit is not None:  # two elastic solves share the time

@@ -8,6 +8,7 @@ import os
 import sys
 import threading
 from abc import ABC, abstractmethod
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # annotations only: listing the backends must not load numpy/scipy
@@ -56,11 +57,25 @@ def restore_stdout() -> None:
             os.dup2(_SILENCED[0], 1)
 
 
+@dataclass(frozen=True)
+class Capabilities:
+    """What a backend can do; callers ask these instead of naming a backend."""
+
+    mip_start: bool = True  # takes a known plan as a MIP start
+    proves_infeasibility: bool = True  # its "infeasible" is a proof on every programme
+    continuous_columns: bool = True  # solves programmes with continuous columns
+
+
+EVERY_CAPABILITY = Capabilities()
+
+
 class Backend(ABC):
     """Solve a :class:`LinearProgram` (minimising or maximising) and report honestly."""
 
     name: str = ""
-    supports_continuous: bool = True
+
+    def __init__(self, capabilities: Capabilities = EVERY_CAPABILITY):
+        self.capabilities = capabilities
 
     @abstractmethod
     def solve(self, lp: LinearProgram, options: SolveOptions,

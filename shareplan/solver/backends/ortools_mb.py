@@ -12,7 +12,7 @@ import numpy as np
 
 from ..core import BackendError, BackendResult, SolveOptions, Status, honest_status, real_bound
 from ..lp import LinearProgram
-from .base import Backend, stdout_silenced
+from .base import EVERY_CAPABILITY, Backend, Capabilities, stdout_silenced
 
 _ENGINES = {"scip": "SCIP", "highs": "HiGHS", "sat": "CP-SAT"}
 
@@ -72,26 +72,25 @@ PROOFS = (Status.INFEASIBLE, Status.UNBOUNDED)
 class OrtoolsBackend(Backend):
     """OR-Tools with one engine; the status table maps model_builder's SolveStatus."""
 
-    def __init__(self, engine: str = "scip"):
+    def __init__(self, engine: str = "scip", capabilities: Capabilities = EVERY_CAPABILITY):
+        super().__init__(capabilities)
         self.engine = engine
         suffix = "cpsat" if engine == "sat" else engine
         self.name = "ortools" if engine == "scip" else f"ortools-{suffix}"
-        self.supports_continuous = engine != "sat"
 
     def solve(self, lp: LinearProgram, options: SolveOptions,
               start: np.ndarray | None = None) -> BackendResult:
         from ortools import __version__ as version
         from ortools.linear_solver.python import model_builder as mb
 
-        if lp.has_continuous and not self.supports_continuous:
+        if lp.has_continuous and not self.capabilities.continuous_columns:
             raise BackendError(
                 f"{self.name} (CP-SAT) is integer-only and this model has continuous variables "
                 "(cost allocation or divisible demand); use ortools or ortools-highs")
         t0 = time.perf_counter()
         model = to_model_builder(lp)
-        if start is not None and self.engine != "highs":
-            # OR-Tools 9.x's HiGHS engine segfaults on a hint (model_builder add_hint):
-            # it gets no MIP start
+        if start is not None and self.capabilities.mip_start:
+            # (OR-Tools 9.x's HiGHS engine segfaults on a hint: its entry says no MIP start)
             for j, value in enumerate(np.asarray(start, dtype=float)):
                 model.helper.add_hint(j, float(value))
         solver = mb.Solver(self.engine)
