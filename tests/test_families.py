@@ -449,3 +449,14 @@ def test_sharing_a_local_function_is_rejected(edit, path):
     paths = [p.path for p in info.value.problems]
     assert path in paths, paths
     assert "resp" in str(info.value) or "local" in str(info.value)
+
+
+def test_a_family_without_its_own_sentence_is_explained_in_the_registry_words():
+    """explain._describe falls back on a family's words and fields, so a new relaxable
+    family has an explanation before it has a sentence of its own."""
+    from shareplan.solver.explain import _describe
+
+    form = build(_capacity_cover())
+    reason = _describe(form, "capacity_cover", ("fin", "capacity"), 50.0, True)
+    assert reason["rule"] == "capacity_cover" and reason["excess"] == 50.0
+    assert "capacity cover (functions 'fin' capacity" in reason["message"], reason

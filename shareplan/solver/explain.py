@@ -300,13 +300,18 @@ def _describe(form: Formulation, family: str, label: tuple, slack: float, alone:
         return {"rule": "unit_count", "function": label[0], "extra_units": slack,
                 "message": f"{label[0]} would need {slack:,.0f} more unit(s) than its maximum "
                            f"of {limit}"}
-    # unit_size: the rows of _max_members_rows
-    limit = (limits or {}).get(label[0])
-    return {"rule": "unit_size", "function": label[0], "site": label[1], "extra_members": slack,
-            "max_members": limit,
-            "message": f"the {label[0]} unit at {_site_name(net, label[1])} would need "
-                       f"{slack:,.0f} more member(s) than its maximum of {limit} "
-                       f"(functions.{label[0]}.max_members)"}
+    if family == "unit_size":  # the rows of _max_members_rows
+        limit = (limits or {}).get(label[0])
+        return {"rule": "unit_size", "function": label[0], "site": label[1],
+                "extra_members": slack, "max_members": limit,
+                "message": f"the {label[0]} unit at {_site_name(net, label[1])} would need "
+                           f"{slack:,.0f} more member(s) than its maximum of {limit} "
+                           f"(functions.{label[0]}.max_members)"}
+    # a family with no sentence of its own: the registry's words and fields
+    entry = FAMILY[family]
+    return {"rule": family, "row": list(label), "excess": slack,
+            "message": f"the {entry.words} ({entry.fields.format(*label)}) would have to "
+                       f"give way by {slack:,.4g} at {', '.join(map(str, label))}"}
 
 
 def _relaxed_instance(inst, arc_rules: bool):
