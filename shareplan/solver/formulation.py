@@ -561,10 +561,10 @@ def _primary_objective(ctx: BuildContext, charges: Charges) -> tuple[np.ndarray,
 # ---------------------------------------------------------------- the registry of families
 
 
-def _force_scale(figures: str) -> Callable[[Network, tuple], float]:
+def _force_scale(figures: Callable[[Network], np.ndarray]) -> Callable[[Network, tuple], float]:
     """The slack scale of a per-force row labelled (force,): that force's figure."""
     def scale(net: Network, label: tuple) -> float:
-        return float(getattr(net, figures)[net.force_ids.index(label[0])])
+        return float(figures(net)[net.force_ids.index(label[0])])
     return scale
 
 
@@ -635,14 +635,14 @@ FAMILIES: tuple[Family, ...] = (
                                       "allocation_z_p", "allocation_z_lb", "allocation_z_sum"),
            None, "cost allocation", "functions '{0}' unit costs and the allocation keys"),
     Family("savings_target", savings_target, ("savings_target",),
-           Relax(scale=_force_scale("savings_target")), "savings target",
+           Relax(scale=_force_scale(lambda net: net.savings_target)), "savings target",
            "costs of force '{0}' (standalone_cost_gbp, transition_cost_gbp) and the "
            "functions' unit costs", needs=("allocation",)),
     Family("aggregate_target", aggregate_target, ("aggregate_target",),
            Relax(scale=lambda net, label: net.aggregate_target), "aggregate savings target",
            "objective.aggregate_savings_target_gbp and " + _MONEY_FIELDS),
     Family("frontline_floor", frontline_floor, ("frontline_floor",),
-           Relax(scale=_force_scale("frontline_floor")), "frontline floor",
+           Relax(scale=_force_scale(lambda net: net.frontline_floor)), "frontline floor",
            "forces '{0}' frontline figures, costs officers_fte, functions "
            "officers_per_unit x demand"),
 )
