@@ -31,8 +31,8 @@ def measure(instance: str, backend: str, n: int, slack: float, time_limit: float
             ) -> dict:
     from shareplan.analyses.alternatives import find_alternatives
     from shareplan.models.load import load_instance
-    from shareplan.solver.backends import SolveOptions
     from shareplan.solver.checker import check_plan
+    from shareplan.solver.core import SolveOptions
 
     inst, digest = load_instance(ROOT / "instances" / f"{instance}.json")
     t0, cpu0 = time.perf_counter(), _cpu()

@@ -27,7 +27,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from shareplan.models.load import instance_from_data  # noqa: E402
-from shareplan.solver.backends import SolveOptions  # noqa: E402
+from shareplan.solver.core import SolveOptions  # noqa: E402
 from shareplan.solver.run import solve_instance  # noqa: E402
 
 S_2016 = "hertscommissioner.org 2016-01 (tri-force progress)"

@@ -57,7 +57,8 @@ from randinst import random_instance  # noqa: E402
 
 from shareplan.analysis import optima_disagree  # noqa: E402
 from shareplan.models.load import InstanceError, instance_from_data, parse_json_text  # noqa: E402
-from shareplan.solver.backends import REGISTRY, BackendError, SolveOptions  # noqa: E402
+from shareplan.solver.backends import backends_with
+from shareplan.solver.core import BackendError, SolveOptions  # noqa: E402
 from shareplan.solver.run import solve_instance  # noqa: E402
 
 try:
@@ -65,7 +66,6 @@ try:
 except ImportError:  # the checker is written separately; say so rather than fail
     check_plan = None
 
-ALIASES = {"ortools-scip"}  # the same engine as "ortools"
 
 
 def features(data: dict) -> list[str]:
@@ -118,7 +118,7 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     if args.reduced:
         return reduced_main(args)
-    backends = ([b for b in REGISTRY if b not in ALIASES] if args.backends == "all"
+    backends = (backends_with() if args.backends == "all"
                 else [b.strip() for b in args.backends.split(",") if b.strip()])
     options = SolveOptions(time_limit=args.time_limit)
 
@@ -248,7 +248,7 @@ def _solve_counted(inst, backend, options, forced: bool):
 
 def reduced_main(args) -> int:
     """The reduction against the plain solve, per backend (see the module docstring)."""
-    backends = ([b for b in REGISTRY if b not in ALIASES] if args.backends == "all"
+    backends = (backends_with() if args.backends == "all"
                 else [b.strip() for b in args.backends.split(",") if b.strip()])
     options = SolveOptions(time_limit=args.time_limit)
     counts = {b: collections.Counter() for b in backends}

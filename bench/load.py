@@ -48,7 +48,7 @@ from pathlib import Path
 
 from shareplan.generate import generate_instance
 from shareplan.models.load import instance_from_data
-from shareplan.solver.backends.base import SolveOptions
+from shareplan.solver.core import SolveOptions
 from shareplan.solver.run import solve_instance
 from shareplan.sweep.journal import journal_path
 from shareplan.sweep.runner import Job, run_sweep

@@ -26,7 +26,7 @@ def measure(spec: str, backend: str, time_limit: float, functions: int) -> dict:
     """One run in this process: spec is a force count or 'national'."""
     from shareplan.generate import generate_instance
     from shareplan.models.load import instance_from_data, load_instance
-    from shareplan.solver.backends import SolveOptions
+    from shareplan.solver.core import SolveOptions
     from shareplan.solver.run import solve_instance
 
     if spec == "national":

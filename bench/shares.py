@@ -31,7 +31,7 @@ from pathlib import Path
 from shareplan.analyses.shares import Solver, analyse
 from shareplan.generate import generate_instance
 from shareplan.models.load import instance_from_data, load_instance
-from shareplan.solver.backends.base import SolveOptions
+from shareplan.solver.core import SolveOptions
 from shareplan.solver.run import solve_instance
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -24,7 +24,7 @@ import time
 from pathlib import Path
 
 from shareplan.models.load import instance_from_data, read_instance_data
-from shareplan.solver.backends.base import SolveOptions
+from shareplan.solver.core import SolveOptions
 from shareplan.sweep.runner import Job, run_sweep
 from shareplan.sweep.spec import prepare
 from shareplan.sweep.table import table_of, write_table

@@ -13,6 +13,7 @@ from .cli_common import (
     EXIT_CHECK,
     EXIT_OK,
     _bundled,
+    _read_plan,
     exit_code_for,
     guarded,
     make_options,
@@ -139,7 +140,7 @@ def schema_cmd(out):
 @click.option("--mps", "mps_path", type=click.Path(dir_okay=False), help="Write an MPS file.")
 @guarded
 def export_cmd(instance, lp_path, mps_path):
-    """Write the model of INSTANCE with readable names (x(custody,herts,kempston), link(...))."""
+    """Write the model of INSTANCE with readable names (x(custody,herts,kempston), linking(...))."""
     if not (lp_path or mps_path):
         raise click.UsageError("give --lp FILE or --mps FILE")
     import tempfile
@@ -226,7 +227,7 @@ def compare_cmd(instance, backends, time_limit, gap, threads, seed, as_json, xls
     from .analysis import diff_plans, optima_disagree, provenance
     from .models.load import load_instance
     from .solver.backends import REGISTRY
-    from .solver.backends.base import BackendError
+    from .solver.core import BackendError
     from .solver.run import solve_instance
 
     names = [b.strip() for b in backends.split(",") if b.strip()]
@@ -382,39 +383,6 @@ def generate_cmd(forces, functions, seed, max_distance, no_targets, out):
     click.echo(f"wrote {out} ({forces} forces, {functions} shareable functions, seed {seed})")
 
 
-def _read_plan(path: str, strict: bool = False) -> dict:
-    """A plan file's JSON with the contract keys; ``strict`` checks every field's type too
-    (``check`` does not: it reports a malformed plan as violations of its own)."""
-    from .models.load import InstanceError, Problem, parse_json_text
-
-    try:
-        text = Path(path).read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InstanceError([Problem("", f"cannot read: {exc}")], path, "plan") from None
-    try:
-        plan = parse_json_text(text, path)
-    except InstanceError as exc:
-        raise InstanceError(exc.problems, path, "plan") from None
-    missing = [k for k in ("status", "units", "forces") if not isinstance(plan, dict)
-               or k not in plan]
-    if missing:
-        raise InstanceError([Problem(k, "missing; is this a plan file written by "
-                                        "'solve --out'?") for k in missing], path, "plan")
-    if strict:
-        from pydantic import ValidationError
-
-        from .analysis import PlanShape
-        from .models.load import pydantic_path
-
-        try:
-            PlanShape.model_validate(plan)
-        except ValidationError as exc:
-            raise InstanceError([Problem(pydantic_path(e["loc"]), e["msg"])
-                                 for e in exc.errors(include_url=False)][:10], path,
-                                "plan") from None
-    return plan
-
-
 @cli.command("template")
 @click.argument("file", type=click.Path(dir_okay=False))
 @click.option("--from", "source", metavar="INSTANCE",
@@ -474,7 +442,7 @@ def report_cmd(instance, plan_file, html_path, backend, time_limit, gap, threads
     briefing = briefing_for(inst, plan, backend, options, shadow_budget)
     size = write_report(inst, plan, briefing, html_path)
     click.echo(f"wrote {html_path} ({size / 1024:,.0f} KiB; status {plan['status']})")
-    from .solver.backends.base import Status
+    from .solver.core import Status
 
     sys.exit(exit_code_for(Status(plan["status"])))
 

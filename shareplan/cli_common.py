@@ -104,7 +104,7 @@ def guarded(fn):
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
         from .models.load import InstanceError
-        from .solver.backends.base import BackendError
+        from .solver.core import BackendError
 
         try:
             return fn(*args, **kwargs)
@@ -147,16 +147,47 @@ def solver_options(fn):
 
 
 def make_options(time_limit, gap, threads, seed, log):
-    from .solver.backends.base import SolveOptions
+    from .solver.core import SolveOptions
 
     return SolveOptions(time_limit=time_limit, gap=gap, threads=threads, seed=seed, log=log)
 
 
 def exit_code_for(status) -> int:
-    from .solver.backends.base import Status
+    from .solver.core import Status
 
     return {Status.OPTIMAL: EXIT_OK, Status.FEASIBLE: EXIT_OK, Status.INFEASIBLE: EXIT_INFEASIBLE,
             Status.UNBOUNDED: EXIT_INFEASIBLE, Status.NO_SOLUTION: EXIT_NO_PLAN,
             Status.ERROR: EXIT_INTERNAL}[status]
 
 
+def _read_plan(path: str, strict: bool = False) -> dict:
+    """A plan file's JSON with the contract keys; ``strict`` checks every field's type too
+    (``check`` does not: it reports a malformed plan as violations of its own)."""
+    from .models.load import InstanceError, Problem, parse_json_text
+
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InstanceError([Problem("", f"cannot read: {exc}")], path, "plan") from None
+    try:
+        plan = parse_json_text(text, path)
+    except InstanceError as exc:
+        raise InstanceError(exc.problems, path, "plan") from None
+    missing = [k for k in ("status", "units", "forces") if not isinstance(plan, dict)
+               or k not in plan]
+    if missing:
+        raise InstanceError([Problem(k, "missing; is this a plan file written by "
+                                        "'solve --out'?") for k in missing], path, "plan")
+    if strict:
+        from pydantic import ValidationError
+
+        from .analysis import PlanShape
+        from .models.load import pydantic_path
+
+        try:
+            PlanShape.model_validate(plan)
+        except ValidationError as exc:
+            raise InstanceError([Problem(pydantic_path(e["loc"]), e["msg"])
+                                 for e in exc.errors(include_url=False)][:10], path,
+                                "plan") from None
+    return plan

@@ -13,11 +13,13 @@ import math
 import pytest
 
 from shareplan.models.load import instance_from_data
-from shareplan.solver.backends import SolveOptions, Status
+from shareplan.solver.backends import backends_with
+from shareplan.solver.core import SolveOptions, Status
 from shareplan.solver.run import solve_instance
 
-# every backend that takes every model of these tests (CP-SAT refuses continuous columns)
-BACKENDS = ["cbc", "ortools", "highs"]
+# one backend per solver engine that takes every model of these tests (CP-SAT refuses
+# continuous columns), from the registry
+BACKENDS = backends_with(main_only=True, continuous_columns=True)
 REL = 1e-6
 ABS = 1e-6
 EARTH_RADIUS_KM = 6371.0088

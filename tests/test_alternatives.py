@@ -27,8 +27,9 @@ from shareplan.analyses.alternatives import (
 from shareplan.cli import cli
 from shareplan.models.load import InstanceError, instance_from_data
 from shareplan.models.network import build_network
-from shareplan.solver.backends import REGISTRY, SolveOptions
+from shareplan.solver.backends import REGISTRY
 from shareplan.solver.checker import check_plan
+from shareplan.solver.core import SolveOptions
 from shareplan.solver.formulation import build_formulation
 
 ALL_BACKENDS = list(REGISTRY)  # the tiny instances are all-integer, so CP-SAT takes them too

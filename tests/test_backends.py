@@ -6,11 +6,15 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
+import scipy.sparse as sp
 from helpers import n_forces
 
 from shareplan.models.load import instance_from_data
-from shareplan.solver.backends import REGISTRY, BackendError, SolveOptions, get_backend
+from shareplan.solver.backends import REGISTRY, backends_with, capabilities, get_backend
+from shareplan.solver.core import BackendError, SolveOptions, Status
+from shareplan.solver.lp import LinearProgram
 from shareplan.solver.run import solve_instance
 
 
@@ -77,3 +81,34 @@ def test_two_stage_objective_with_nothing_to_decide():
     for backend in ("highs", "cbc"):
         plan = solve_instance(instance_from_data(data), backend)
         assert plan.status.value == "optimal", (backend, plan.message)
+
+
+@pytest.mark.parametrize("name", list(REGISTRY))
+def test_capability_flags_hold(name):
+    """A backend without continuous columns refuses a programme with one; every other
+    backend solves it: the flag is what callers may rely on instead of the name."""
+    backend = get_backend(name)
+    assert backend.capabilities == capabilities(name)
+    # max x + y  s.t. x + y <= 1.5, x integer in [0, 1], y continuous in [0, 1]: 1.5
+    lp = LinearProgram(lb=np.zeros(2), ub=np.ones(2), integer=np.array([True, False]),
+                       obj=np.ones(2), obj_offset=0.0, maximize=True,
+                       A=sp.csr_matrix(np.ones((1, 2))), row_lo=np.array([-np.inf]),
+                       row_hi=np.array([1.5]), col_blocks=[], row_blocks=[])
+    if not backend.capabilities.continuous_columns:
+        with pytest.raises(BackendError, match="continuous"):
+            backend.solve(lp, SolveOptions())
+    else:
+        res = backend.solve(lp, SolveOptions())
+        assert res.status is Status.OPTIMAL and res.objective == pytest.approx(1.5)
+
+
+def test_backend_lists_come_from_the_registry():
+    """Aliases are left out; one main name per engine; the flags filter."""
+    every = backends_with()
+    assert every and not [b for b in every if REGISTRY[b].alias_of is not None]
+    main = backends_with(main_only=True)
+    assert set(main) <= set(every) and all(REGISTRY[b].main for b in main)
+    assert all(capabilities(b).continuous_columns for b in backends_with(continuous_columns=True))
+    assert set(backends_with(continuous_columns=False)) == set(every) - set(
+        backends_with(continuous_columns=True))
+

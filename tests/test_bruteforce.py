@@ -38,14 +38,13 @@ import time
 
 import numpy as np
 import pytest
-from helpers import solve, status
+from helpers import BACKENDS, solve, status
 
 from shareplan.models.load import instance_from_data
 from shareplan.models.network import build_network
 from shareplan.solver import formulation
 from shareplan.solver.formulation import build_formulation
 
-BACKENDS = ["cbc", "ortools", "highs"]
 SEEDS = range(150)
 EARTH_RADIUS_KM = 6371.0088
 
@@ -671,7 +670,7 @@ def test_mccormick_allocation_matches_enumeration(monkeypatch):
         if not any(f.get("savings_target_gbp") is not None for f in data["forces"]):
             continue
         lp = build_formulation(build_network(instance_from_data(data))).lp
-        checked += any(b.family == "alloc_sum" for b in lp.row_blocks)
+        checked += any(b.family == "allocation_z_sum" for b in lp.row_blocks)
         plan = solve(data, "ortools")
         got = (status(plan), plan.objective)
         if got[0] != want or (want == "optimal" and got[1] != pytest.approx(best, rel=1e-6)):

@@ -19,8 +19,8 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from helpers import BACKENDS, two_forces
 from helpers import run_cli as run
-from helpers import two_forces
 from helpers import write_json as write
 
 from shareplan.cli import cli
@@ -69,7 +69,7 @@ def test_solve_run_subcommand_and_quiet(inst_file):
     assert quiet.stdout.strip() == ""
 
 
-@pytest.mark.parametrize("backend", ["cbc", "ortools", "highs"])
+@pytest.mark.parametrize("backend", BACKENDS)
 def test_json_contract(inst_file, backend):
     result = run(inst_file, "--json", "--backend", backend)
     assert result.exit_code == 0, result.output
@@ -176,7 +176,7 @@ def test_export(inst_file, tmp_path, fmt):
     assert result.exit_code == 0, result.output
     text = path.read_text()
     assert "x(fin,A,hA)" in text and "y(fin,hB)" in text
-    assert "link(" in text and "assign(" in text
+    assert "linking(" in text and "assignment(" in text
 
 
 def test_export_needs_a_format(inst_file):

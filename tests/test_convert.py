@@ -11,7 +11,7 @@ import pytest
 from shareplan.convert import holmberg_to_instance, orlib_to_instance
 from shareplan.generate import generate_instance
 from shareplan.models.load import instance_from_data, load_instance
-from shareplan.solver.backends import SolveOptions, Status
+from shareplan.solver.core import SolveOptions, Status
 from shareplan.solver.run import solve_instance
 
 ORLIB = Path(__file__).resolve().parents[1] / "bench" / "data" / "orlib"

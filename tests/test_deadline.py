@@ -12,14 +12,14 @@ import threading
 import time
 
 import pytest
-from helpers import approx, two_forces
+from helpers import BACKENDS, approx, two_forces
 
 from shareplan.generate import generate_instance
 from shareplan.models.load import instance_from_data
 from shareplan.solver import deadline, guard
-from shareplan.solver.backends import SolveOptions, Status
-from shareplan.solver.backends.base import BackendResult
+from shareplan.solver.backends import Capabilities
 from shareplan.solver.checker import check_plan
+from shareplan.solver.core import BackendResult, SolveOptions, Status
 from shareplan.solver.run import _progress_ticker, solve_instance
 
 STATUS_QUO = 5 * (100 + 100) + 5 * (1000 + 1000)  # two_forces: everyone alone, 5 years
@@ -29,7 +29,7 @@ class _Overruns:
     """Sleeps ``seconds`` whatever it is told; ``honours_stop``: returns when the watch stops
     it (no plan), as HiGHS and SCIP do when interrupted."""
 
-    name, supports_continuous = "slow", True
+    name, capabilities = "slow", Capabilities()
 
     def __init__(self, seconds: float, honours_stop: bool):
         self.seconds, self.honours_stop = seconds, honours_stop
@@ -75,7 +75,7 @@ def test_margin_is_five_percent_or_two_seconds():
     assert deadline.margin(5) == 2.0 and deadline.margin(100) == 5.0
 
 
-@pytest.mark.parametrize("backend", ["cbc", "highs", "ortools"])
+@pytest.mark.parametrize("backend", BACKENDS)
 def test_a_real_solver_on_a_mid_size_instance_keeps_the_limit(backend):
     """60 forces, 4 functions, no targets (8,500 columns, far from proven in 2 s)."""
     inst = instance_from_data(generate_instance(forces=60, functions=4, seed=1,

@@ -26,7 +26,7 @@ from shareplan.cli import cli
 from shareplan.models.load import instance_from_data, load_instance
 from shareplan.report import briefing_lines, format_value
 from shareplan.reports.briefing import make_briefing, measure_shadow_costs
-from shareplan.solver.backends import SolveOptions
+from shareplan.solver.core import SolveOptions
 from shareplan.solver.run import solve_instance
 
 ROOT = Path(__file__).resolve().parents[1]

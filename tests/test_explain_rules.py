@@ -6,14 +6,12 @@ on, and the distance, region and opt-out rules that prune arcs. Hand-checked ins
 from __future__ import annotations
 
 import pytest
-from helpers import KM_PER_DEGREE, two_forces
+from helpers import BACKENDS, KM_PER_DEGREE, two_forces
 
 from shareplan.models.load import instance_from_data
-from shareplan.solver.backends import SolveOptions
+from shareplan.solver.core import SolveOptions
 from shareplan.solver.explain import _least_violation
 from shareplan.solver.run import solve_instance
-
-BACKENDS = ["cbc", "highs"]
 
 
 def explained(data, backend="cbc"):

@@ -1,16 +1,19 @@
-"""Every constraint family of SPEC section 3 binds somewhere, and is there.
+"""Every constraint family of the registry (formulation.FAMILIES) binds somewhere, and is there.
 
 For each family: an instance where it binds, its rows counted in the built
 programme (``lp.row_blocks``), the optimum with it solved on every backend, and
 the same instance with that family's builder replaced by a no-op giving another
-outcome, so dropping the family from the model is caught. Hand arithmetic in the
-comments (alpha = 5, 'fin' costs 100 a year per force, demand 100, v = 0.5).
+outcome, so dropping the family from the model is caught (for a valid inequality,
+which cannot change the optimum, a weaker LP relaxation instead). Hand arithmetic in
+the comments (alpha = 5, 'fin' costs 100 a year per force, demand 100, v = 0.5).
 """
 
 from __future__ import annotations
 
+import ast
+import inspect
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pytest
@@ -26,10 +29,19 @@ from helpers import (
     two_forces,
 )
 
+import shareplan.solver.checker as checker
 import shareplan.solver.formulation as formulation
 from shareplan.models.load import InstanceError, instance_from_data
 from shareplan.models.network import build_network
-from shareplan.solver.formulation import build_formulation
+from shareplan.solver.backends import get_backend
+from shareplan.solver.core import SolveOptions
+from shareplan.solver.formulation import (
+    ARC_RULES,
+    FAMILIES,
+    FAMILY_OF_ROW,
+    OBJECTIVE_ROWS,
+    build_formulation,
+)
 
 LOCAL = 2 * 5 * 1000.0  # two_forces' local function over the horizon
 
@@ -96,6 +108,14 @@ def _unit_count():
     return n_forces(["A", "B", "C", "D"], sites=("hX", "hY"), max_members=2, max_units=1)
 
 
+def _capacity_cover():
+    # no standalone, two sites of capacity 150, demand 100 each: two units of one force,
+    # 5 * (2 * 50 + 0.5 * 200) = 1,000. The cover rows (150 y_X + 150 y_Y >= 200 and
+    # y_X + y_Y >= 2) only cut the LP relaxation: without them y_X + y_Y >= 4/3 there
+    return n_forces(["A", "B"], sites=("hX", "hY"), unit_capacity=150, min_members=1,
+                    standalone_allowed=False)
+
+
 def _existing():
     # a fixed existing unit that costs 220 a year against 200 alone: 11,100 (else 11,000)
     data = two_forces(fixed=120)
@@ -144,45 +164,103 @@ def _frontline():
 
 
 def _noop(*args, **kwargs):
-    return None
+    return []  # no rows (and no charges for the families that read allocation's)
 
 
 @dataclass
 class Case:
-    family: str  # builder function in shareplan.solver.formulation
+    family: str  # its name in formulation.FAMILIES
     make: Callable[[], dict]
     rows: dict[str, int]  # row families and how many rows each
     expected: float | None  # the optimum (None: infeasible)
     dropped: float | None  # the optimum with the family dropped (None: infeasible)
     drop: Callable = _noop
+    relaxation: tuple[float, float] | None = None  # valid inequalities: LP bound with, without
 
 
 CASES = [
     # rows: one assignment row per (function, force), one link per arc, ...
-    Case("assignment", _assignment, {"assign": 2}, 500, 0),
-    Case("linking", _linking, {"link": 4}, LOCAL + 750, LOCAL + 500),
-    Case("host_membership", _host_membership, {"host": 1}, 800, 600),
-    Case("unit_size", _unit_size_min, {"min_members": 1}, 525, 325),
-    Case("unit_size", _unit_size_max, {"min_members": 1, "max_members": 1}, 1250, 1000),
+    Case("assignment", _assignment, {"assignment": 2}, 500, 0),
+    Case("linking", _linking, {"linking": 4}, LOCAL + 750, LOCAL + 500),
+    Case("host_membership", _host_membership, {"host_membership": 1}, 800, 600),
+    Case("unit_size", _unit_size_min, {"unit_size_min": 1}, 525, 325),
+    Case("unit_size", _unit_size_max, {"unit_size_min": 1, "unit_size_max": 1}, 1250, 1000),
     Case("capacity", _capacity, {"capacity": 1}, 1250, 1000),
-    Case("unit_count", _unit_count, {"max_units": 1}, 1750, 1500),
+    Case("capacity_cover", _capacity_cover, {"capacity_cover": 2}, 1000, 1000,
+         relaxation=(1000, 5 * (50 * 4 / 3 + 100))),
+    Case("unit_count", _unit_count, {"unit_count": 1}, 1750, 1500),
     Case("existing_units", _existing, {}, LOCAL + 1100, LOCAL + 1000),
-    Case("forbidden_partners", _forbidden, {"forbidden": 1}, 1250, 1000),
-    Case("allocation", _allocation, {"savings": 1}, None, LOCAL + 1100),
-    Case("savings_targets", _savings_targets, {"savings": 1}, LOCAL + 1000, LOCAL + 975),
-    Case("savings_targets", _aggregate_target, {"savings_total": 1}, None, LOCAL + 1000),
-    Case("frontline_floors", _frontline, {"frontline": 1}, LOCAL + 1000, LOCAL + 750),
+    Case("forbidden_partners", _forbidden, {"forbidden_partners": 1}, 1250, 1000),
+    Case("allocation", _allocation, {"savings_target": 1}, None, LOCAL + 1100),
+    Case("savings_target", _savings_targets, {"savings_target": 1}, LOCAL + 1000,
+         LOCAL + 975),
+    Case("aggregate_target", _aggregate_target, {"aggregate_target": 1}, None, LOCAL + 1000),
+    Case("frontline_floor", _frontline, {"frontline_floor": 1}, LOCAL + 1000, LOCAL + 750),
 ]
 IDS = [f"{c.family}-{c.make.__name__.strip('_')}" for c in CASES]
 
 
+def without(name: str, drop: Callable = _noop) -> tuple:
+    """The registry with family ``name``'s builder replaced by ``drop``."""
+    return tuple(replace(f, build=drop) if f.name == name else f for f in FAMILIES)
+
+
 def test_every_family_has_a_case():
-    families = {"assignment", "linking", "host_membership", "unit_size", "capacity",
-                "unit_count", "existing_units", "forbidden_partners", "allocation",
-                "savings_targets", "frontline_floors"}
-    assert families <= {c.family for c in CASES}
-    for name in families:
-        assert callable(getattr(formulation, name)), name
+    """Each registry family has a case here, its builder carries its name, and its rows
+    start with it; no two families write the same rows."""
+    assert [f.name for f in FAMILIES] == list(dict.fromkeys(c.family for c in CASES))
+    rows = [r for f in FAMILIES for r in f.rows]
+    assert len(rows) == len(set(rows))
+    for f in FAMILIES:
+        assert f.build.__name__ == f.name and getattr(formulation, f.name) is f.build
+        assert all(r.startswith(f.name) for r in f.rows), f
+        assert set(inspect.signature(f.build).parameters) == {"ctx", *f.needs}, f
+        assert all(FAMILIES.index(formulation.FAMILY[n]) < FAMILIES.index(f) for n in f.needs)
+    for case in CASES:
+        assert set(case.rows) <= set(FAMILY_OF_ROW), case.rows
+
+
+def test_every_row_has_a_family():
+    """Every row block a built programme holds belongs to a family of the registry (or to
+    the objective), so explanations and error messages can name its rules and fields."""
+    datas = [c.make() for c in CASES]
+    datas.append({**_allocation(), "objective": {"sense": "max_min_savings_ratio"}})
+    for data in datas:
+        for block in build(data).lp.row_blocks:
+            assert block.family in FAMILY_OF_ROW or block.family in OBJECTIVE_ROWS, block.family
+
+
+def _checker_rules() -> set[str]:
+    """The rule names checker.py reports (first argument of out.add and _check_money's)."""
+    tree = ast.parse(inspect.getsource(checker))
+    names = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) \
+                and node.func.attr == "add" and node.args \
+                and isinstance(node.args[0], ast.Constant):
+            names.add(node.args[0].value)
+        if isinstance(node, ast.Call) and getattr(node.func, "id", None) == "_check_money":
+            names.update(a.value for a in node.args if isinstance(a, ast.Constant)
+                         and isinstance(a.value, str) and a.value.endswith("_mismatch"))
+    return names
+
+
+#: Families the checker has no rule of that name for, and why.
+NOT_A_PLAN_RULE = {"allocation": "its charges are checked as figures (cost_mismatch)",
+                   "capacity_cover": "a valid inequality, implied by assignment and capacity"}
+#: Checker rules about the plan file rather than the model's rules.
+FILE_RULES = {"format", "unknown_id", "cost_mismatch", "objective_mismatch", "provenance",
+              "status", "instance_mismatch", "no_plan"}
+
+
+def test_checker_rules_are_the_family_names():
+    """The independent checker reports each family's violations under the family's name
+    (and arc-pruning rules and must-share under theirs): one name per rule everywhere."""
+    rules = _checker_rules()
+    families = {f.name for f in FAMILIES}
+    assert families - set(NOT_A_PLAN_RULE) <= rules, families - rules
+    assert rules <= families | set(ARC_RULES) | {"must_share"} | FILE_RULES, \
+        rules - families - set(ARC_RULES) - FILE_RULES
 
 
 @pytest.mark.parametrize("case", CASES, ids=IDS)
@@ -200,8 +278,9 @@ def test_allocation_rows_present():
     per arc (4 each) and sum_i k_i z_i = C y per host (2).
     """
     counts = row_counts(build(_allocation()).lp)
-    by_sets = {"unit_x": 4, "unit_y": 2}
-    mccormick = {"alloc_x": 4, "alloc_p": 4, "alloc_lb": 4, "alloc_sum": 2}
+    by_sets = {"allocation_x": 4, "allocation_y": 2}
+    mccormick = {"allocation_z_x": 4, "allocation_z_p": 4, "allocation_z_lb": 4,
+                 "allocation_z_sum": 2}
     assert (all(counts.get(k) == n for k, n in by_sets.items())
             or all(counts.get(k) == n for k, n in mccormick.items())), counts
     # no allocation rows at all when nothing needs per-force charges
@@ -223,18 +302,34 @@ def test_family_binds(case, backend):
 @pytest.mark.parametrize("case", CASES, ids=IDS)
 def test_dropping_the_family_changes_the_optimum(case, monkeypatch):
     """The binding test above would fail without the family: shown by dropping it."""
-    monkeypatch.setattr(formulation, case.family, case.drop)
+    monkeypatch.setattr(formulation, "FAMILIES", without(case.family, case.drop))
+    if case.relaxation is not None:  # a valid inequality: the same optimum, a weaker bound
+        assert case.dropped == approx(case.expected)
+        monkeypatch.undo()
+        assert _relaxation(case.make()) == approx(case.relaxation[0])
+        monkeypatch.setattr(formulation, "FAMILIES", without(case.family, case.drop))
+        assert _relaxation(case.make()) == approx(case.relaxation[1])
+        assert case.relaxation[1] < case.relaxation[0] - 1
     plan = solve(case.make(), "ortools", check=False)
     if case.dropped is None:
         assert status(plan) == "infeasible"
     else:
         assert status(plan) == "optimal"
         assert plan.objective == approx(case.dropped)
-        if check_plan is not None:  # and the independent checker rejects that plan
+        if check_plan is not None and case.relaxation is None:  # the checker rejects it
             violations = check_plan(instance_from_data(case.make()), plan.to_dict())
             assert violations, "the checker accepts a plan that breaks " + case.family
     assert (case.dropped is None) != (case.expected is None) or \
-        case.dropped != approx(case.expected)
+        case.dropped != approx(case.expected) or case.relaxation is not None
+
+
+def _relaxation(data: dict) -> float:
+    """The optimum of the LP relaxation of data's programme (HiGHS)."""
+    lp = build(data).lp
+    lp = replace(lp, integer=np.zeros(lp.n_cols, bool))
+    res = get_backend("highs").solve(lp, SolveOptions())
+    assert res.status.value == "optimal"
+    return res.objective
 
 
 # ---------------------------------------------------------------- plan structure where unique
@@ -275,7 +370,7 @@ def test_assignment_row_senses():
     """<= 1 normally; = 1 when standalone is not allowed or the force must share."""
     def bounds(data):
         lp = build(data).lp
-        block = lp.row_block("assign")
+        block = lp.row_block("assignment")
         return {tuple(block.labels[k]): (lp.row_lo[block.start + k], lp.row_hi[block.start + k])
                 for k in range(len(block.labels))}
 
@@ -354,3 +449,14 @@ def test_sharing_a_local_function_is_rejected(edit, path):
     paths = [p.path for p in info.value.problems]
     assert path in paths, paths
     assert "resp" in str(info.value) or "local" in str(info.value)
+
+
+def test_a_family_without_its_own_sentence_is_explained_in_the_registry_words():
+    """explain._describe falls back on a family's words and fields, so a new relaxable
+    family has an explanation before it has a sentence of its own."""
+    from shareplan.solver.explain import _describe
+
+    form = build(_capacity_cover())
+    reason = _describe(form, "capacity_cover", ("fin", "capacity"), 50.0, True)
+    assert reason["rule"] == "capacity_cover" and reason["excess"] == 50.0
+    assert "capacity cover (functions 'fin' capacity" in reason["message"], reason

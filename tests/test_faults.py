@@ -33,7 +33,7 @@ from helpers import n_forces
 import shareplan.io as sio
 from shareplan.cli import cli
 from shareplan.models.load import instance_from_data
-from shareplan.solver.backends.base import SolveOptions
+from shareplan.solver.core import SolveOptions
 from shareplan.solver.run import solve_instance
 from shareplan.sweep import runner
 from shareplan.sweep.command import sweep_cmd

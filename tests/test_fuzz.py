@@ -26,14 +26,14 @@ import time
 
 import pytest
 from click.testing import CliRunner
-from helpers import n_forces, two_forces
+from helpers import BACKENDS, n_forces, two_forces
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from randinst import malformed_case, random_instance, run_cli_case, value_paths
 
 from shareplan.cli import cli
+from shareplan.solver.backends import backends_with
 
-FUZZ_BACKENDS = ["cbc", "ortools", "highs"]
 CASE_SECONDS = 60.0  # a case slower than this counts as a hang
 
 
@@ -56,7 +56,7 @@ def _run(raw: bytes, backend: str = "cbc", extra: tuple = ()):
 
 @settings(max_examples=400, deadline=None, derandomize=True,
           suppress_health_check=[HealthCheck.too_slow])
-@given(seed=st.integers(0, 2**32 - 1), backend=st.sampled_from(FUZZ_BACKENDS))
+@given(seed=st.integers(0, 2**32 - 1), backend=st.sampled_from(BACKENDS))
 def test_mutated_instances_end_cleanly(seed, backend):
     raw, desc = malformed_case(seed)
     code, out, problem = _run(raw, backend)
@@ -210,7 +210,7 @@ def test_overflowing_numbers(field, value):
     data = two_forces()
     OVERFLOW_FIELDS[field](data, value)
     bad = []
-    for backend in ("cbc", "ortools", "highs"):
+    for backend in BACKENDS:
         code, out, problem = _run(json.dumps(data).encode(), backend, ("--json",))
         if problem or code not in (0, 2) or "NaN" in out:
             bad.append(f"{backend}: exit {code} {problem or ''}")
@@ -249,8 +249,7 @@ def test_huge_officer_counts_are_fine(value):
         assert problem is None and code in (0, 2), (backend, code, out)
 
 
-@pytest.mark.parametrize("backend", ["cbc", "ortools", "ortools-highs", "ortools-cpsat",
-                                     "highs"])
+@pytest.mark.parametrize("backend", backends_with())
 def test_force_with_nothing_to_share(backend):
     """A force that can share nothing forms a group with nothing to decide (HiGHS once
     called that model empty: status error, exit 1)."""

@@ -21,7 +21,7 @@ from click.testing import CliRunner
 
 from shareplan.cli import cli
 from shareplan.models.load import instance_from_data
-from shareplan.solver.backends import SolveOptions
+from shareplan.solver.core import SolveOptions
 from shareplan.solver.run import solve_instance
 
 LIMIT = 0.5  # seconds

@@ -20,9 +20,10 @@ from shareplan.convert import orlib_to_instance
 from shareplan.models.load import instance_from_data
 from shareplan.models.network import build_network
 from shareplan.solver import reduce
-from shareplan.solver.backends import SolveOptions, Status
+from shareplan.solver.core import SolveOptions, Status
 from shareplan.solver.formulation import build_formulation
-from shareplan.solver.run import solve_instance, solve_programme
+from shareplan.solver.programme import solve_programme
+from shareplan.solver.run import solve_instance
 
 ORLIB = Path(__file__).resolve().parents[1] / "bench" / "data" / "orlib"
 CAPS = [f"cap{g}{k}" for g in (4, 6, 7, 8, 9, 10, 11, 12, 13) for k in (1, 2, 3, 4)] + ["cap51"]

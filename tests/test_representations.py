@@ -14,8 +14,8 @@ import pytest
 from shareplan.models.load import instance_from_data
 from shareplan.models.network import build_network
 from shareplan.solver import formulation
-from shareplan.solver.backends import SolveOptions
 from shareplan.solver.checker import check_plan
+from shareplan.solver.core import SolveOptions
 from shareplan.solver.run import solve_instance
 
 EXACT = SolveOptions(gap=1e-9)
@@ -72,10 +72,10 @@ def test_the_two_representations_are_really_different(monkeypatch):
     """Guard for the test above: the switch changes which families are built."""
     inst = instance_from_data(random_instance(3))
     families = {b.family for b in formulation.build_formulation(build_network(inst)).lp.row_blocks}
-    assert "unit_x" in families and "alloc_lb" not in families
+    assert "allocation_x" in families and "allocation_z_lb" not in families
     monkeypatch.setattr(formulation, "MAX_ENUMERATED_SETS", 0)
     families = {b.family for b in formulation.build_formulation(build_network(inst)).lp.row_blocks}
-    assert "alloc_lb" in families and "unit_x" not in families
+    assert "allocation_z_lb" in families and "allocation_x" not in families
 
 
 @pytest.mark.parametrize("seed", range(15))

@@ -28,7 +28,7 @@ from shareplan.analyses.shares import Separation, Solver, analyse, make_groups
 from shareplan.analyses.shares_command import money, render
 from shareplan.cli import cli
 from shareplan.models.load import instance_from_data, load_instance
-from shareplan.solver.backends import SolveOptions
+from shareplan.solver.core import SolveOptions
 from shareplan.solver.run import solve_instance
 
 ROOT = Path(__file__).resolve().parents[1]

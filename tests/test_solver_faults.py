@@ -21,15 +21,16 @@ from randinst import random_instance
 from shareplan.models.load import instance_from_data
 from shareplan.models.network import build_network
 from shareplan.solver import guard, reduce
-from shareplan.solver.backends import SolveOptions, Status, get_backend
-from shareplan.solver.backends.base import BackendResult, SolverFault, real_bound
+from shareplan.solver.backends import Capabilities, backends_with, get_backend
 from shareplan.solver.backends.cbc import CbcBackend
 from shareplan.solver.checker import check_plan
+from shareplan.solver.core import BackendResult, SolveOptions, SolverFault, Status, real_bound
 from shareplan.solver.formulation import build_formulation
 from shareplan.solver.lp import LinearProgram
 from shareplan.solver.run import solve_instance
 
-BACKENDS = ["cbc", "highs", "ortools", "ortools-highs"]
+# every backend that takes continuous columns, each engine through each of its wrappers
+BACKENDS = backends_with(continuous_columns=True)
 
 
 def _tiny_lp() -> LinearProgram:
@@ -43,7 +44,7 @@ class _StartEcho:
     """HiGHS 1.16's fault: with a MIP start, 'optimal' at the optimum's value, x = start."""
 
     name = "echo"
-    supports_continuous = True
+    capabilities = Capabilities()
 
     def __init__(self):
         self.calls = []
@@ -119,7 +120,7 @@ def test_the_objective_is_that_of_the_rounded_plan(monkeypatch, backend):
     inner = get_backend(backend)
 
     class Fuzzy:
-        name, supports_continuous = backend, True
+        name, capabilities = backend, Capabilities()
 
         def solve(self, lp, options, start=None):
             res = inner.solve(lp, options, start)
@@ -167,7 +168,7 @@ def test_the_reduction_reports_its_lagrangian_bound():
 # seeds of tests/randinst.py where the forced reduction went wrong: HiGHS handed back its
 # start (33: 1.2% dearer than the optimum; 296: 5.4%); CBC raised on a start below a bound
 # the fixing had opened (12, 96) or was given a programme whose must-assign row was empty
-# (89: a plan breaking assign(fleet, F0_hert))
+# (89: a plan breaking assignment(fleet, F0_hert))
 CASES = [(33, "highs"), (296, "highs"), (12, "cbc"), (32, "cbc"), (89, "cbc"), (96, "cbc"),
          (700, "cbc")]
 

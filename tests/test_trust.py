@@ -20,7 +20,7 @@ from importlib.metadata import version
 
 import pytest
 from click.testing import CliRunner
-from helpers import n_forces, two_forces
+from helpers import BACKENDS, n_forces, two_forces
 
 import shareplan.solver.run as run_module
 from shareplan.analysis import diff_plans, optima_disagree, provenance
@@ -31,7 +31,6 @@ from shareplan.solver.explain import precheck
 from shareplan.solver.formulation import build_formulation
 from shareplan.solver.run import solve_instance
 
-BACKENDS = ["cbc", "ortools", "highs"]
 SOLVER_NAMES = {"cbc": "CBC", "ortools": "OR-Tools SCIP", "highs": "HiGHS",
                 "ortools-highs": "OR-Tools HiGHS", "ortools-cpsat": "OR-Tools CP-SAT"}
 
@@ -155,7 +154,7 @@ def test_compare_difference_within_tolerance_agrees(tmp_path, monkeypatch):
 
 def test_compare_ignores_unproven_objectives(tmp_path, monkeypatch):
     """A 'feasible' run may be worse than a proven optimum; that is no disagreement."""
-    from shareplan.solver.backends.base import Status
+    from shareplan.solver.core import Status
 
     path = write(tmp_path, three_forces())
     _tamper(monkeypatch, "ortools", objective_delta=5e5, status=Status.FEASIBLE)
@@ -553,7 +552,7 @@ def test_explanation_without_standalone(case):
         plan = solve_instance(instance_from_data(_must_share_unservable()), "cbc")
         assert plan.status.value == "infeasible"
         # the rule relaxed, and the exception to A's opt-out that would allow a plan
-        assert [r["rule"] for r in plan.explanation] == ["must_share", "opt_out"]
+        assert [r["rule"] for r in plan.explanation] == ["assignment", "opt_out"]
         assert plan.explanation[0]["force"] == "A"
         assert plan.explanation[1]["force"] == "A" and plan.explanation[1]["alternative"]
     else:
@@ -600,8 +599,8 @@ def test_tolerance_sized_fractions_are_not_units():
     """A solution with x = y = 2e-7 on a closed host reads as the same plan."""
     import numpy as np
 
-    from shareplan.solver.backends import SolveOptions
     from shareplan.solver.checker import check_plan
+    from shareplan.solver.core import SolveOptions
     from shareplan.solver.plan import clean_solution, read_solution
     from shareplan.solver.run import solve_formulation
 

@@ -49,12 +49,13 @@ from ..analysis import diff_plans
 from ..models.instance import Instance
 from ..models.load import InstanceError, Problem, instance_digest
 from ..models.network import build_network
-from ..solver.backends import DEFAULT_BACKEND, SolveOptions, Status, get_backend
-from ..solver.backends.base import BackendResult, relative_gap
+from ..solver.backends import DEFAULT_BACKEND, get_backend
+from ..solver.core import BackendResult, SolveOptions, Status, relative_gap
 from ..solver.formulation import Formulation, build_formulation
+from ..solver.guard import VIOLATION_TOLERANCE
 from ..solver.lp import Block, LinearProgram
 from ..solver.plan import Plan, clean_solution, read_solution
-from ..solver.run import VIOLATION_TOLERANCE, solve_programme
+from ..solver.programme import solve_programme
 from ..text import money
 from .firm_open import FunctionSummary, summarise
 
@@ -495,11 +496,6 @@ RANKING_SECONDS = 10.0
 START_GAP = 0.5
 
 
-#: Backends not given a MIP start: OR-Tools' HiGHS engine ends the process with a
-#: segmentation fault on a solution hint (OR-Tools 9.15, measured here).
-NO_START = {"ortools-highs"}
-
-
 def _solve_from(prog: LinearProgram, backend: str, options: SolveOptions,
                 start: np.ndarray) -> BackendResult:
     """A ranking solve from a known plan within the slack; never worse than the start.
@@ -509,8 +505,8 @@ def _solve_from(prog: LinearProgram, backend: str, options: SolveOptions,
     """
     value = float(prog.obj @ start + prog.obj_offset)
     try:
-        res = get_backend(backend).solve(prog, options,
-                                         start=None if backend in NO_START else start)
+        solver = get_backend(backend)
+        res = solver.solve(prog, options, start=start if solver.capabilities.mip_start else None)
     except Exception as exc:  # noqa: BLE001 - a crashed solver leaves the start, said so
         return BackendResult(Status.FEASIBLE, start, value, None, backend, "", 0.0,
                              message=f"ranking solve failed ({type(exc).__name__}: {exc})")

@@ -31,7 +31,7 @@ Every allocation is checked: individually rational (``x_i >= v({i})``), in the c
 how much), and each force's target ``x_i >= T_i``.
 
 Exact or not. Forces that can never share with each other (see
-:mod:`shareplan.models.components`, e.g. regions under a same-region rule) make
+:mod:`shareplan.solver.components`, e.g. regions under a same-region rule) make
 independent games: each is solved on its own (``v`` is additive across them, so the
 Shapley value is exact for the whole; the core and nucleolus are per group, each
 group splitting its own savings). A group of at most ``max_exact`` forces gets every
@@ -59,7 +59,7 @@ import numpy as np
 
 from ..models.instance import Instance
 from ..models.load import InstanceError, Problem, instance_from_data
-from ..solver.backends.base import SolveOptions, Status
+from ..solver.core import SolveOptions, Status
 from . import game
 
 RULES = ("demand", "equal", "key")
@@ -97,8 +97,8 @@ def game_base(inst: Instance) -> Instance:
 
 def groups_of(base: Instance) -> list[Instance]:
     """The independent games: one sub-instance per group of forces that can share."""
-    from ..models.components import split_instance
     from ..models.network import build_network
+    from ..solver.components import split_instance
 
     return split_instance(base, build_network(base)) or [base]
 
@@ -333,7 +333,7 @@ class Separation:
         """(mask, v(mask), proven) of a coalition less satisfied than ``below`` among the
         values already solved or one force away from the least satisfied of them (no MIP
         needed), else of the least satisfied coalition by the MIP; None if none is left."""
-        from ..solver.run import solve_programme
+        from ..solver.programme import solve_programme
 
         excluded = {m for m in excluded if m != self.group.grand}
         for search in (False, True):

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from ..cli_common import _bundled, exit_code_for, guarded, make_options, solver_options
+from ..cli_common import _bundled, _read_plan, exit_code_for, guarded, make_options, solver_options
 from ..reports.briefing import short_force_name
 from ..text import money as money_text
 
@@ -171,8 +171,6 @@ def shares_cmd(instance, plan_file, backend, time_limit, gap, threads, seed, log
     inst, digest = load_instance(_bundled(instance))
     options = make_options(time_limit, gap, threads, seed, log)
     if plan_file:
-        from ..cli import _read_plan
-
         plan = _read_plan(plan_file)
         bad = check_plan(inst, plan)
         if bad:

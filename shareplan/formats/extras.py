@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import importlib
 
-from ..models.load import InstanceError, Problem
+from ..models.rules import InstanceError, Problem
 
 EXTRAS = {"xlsx": "workbooks (openpyxl, python-calamine)",
           "report": "the HTML report (jinja2, matplotlib)"}

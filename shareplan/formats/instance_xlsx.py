@@ -41,7 +41,7 @@ from ..models.instance import (
     Objective,
     Site,
 )
-from ..models.load import InstanceError, Problem
+from ..models.rules import InstanceError, Problem
 from .extras import need
 
 LIST_SHEETS: dict[str, type[BaseModel]] = {

@@ -14,19 +14,9 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from .instance import Instance
-from .rules import Problem, check_rules
+from .rules import InstanceError, Problem, check_rules
 
 MAX_INSTANCE_BYTES = 64 * 1024 * 1024
-
-
-class InstanceError(Exception):
-    """An instance that cannot be used, with every problem found."""
-
-    def __init__(self, problems: list[Problem], source: str = "", what: str = "instance"):
-        self.problems = problems
-        self.source = source
-        head = f"{source}: " if source else ""
-        super().__init__(head + f"invalid {what}\n" + "\n".join(f"  {p}" for p in problems))
 
 
 def _reject_constant(name: str) -> float:

@@ -118,6 +118,14 @@ class Network:
     local_cost: np.ndarray  # per force: annual cost of non-shareable functions
     shareable_cost: np.ndarray  # per force: annual standalone cost of shareable functions
     must_share: set[tuple[str, int]]  # (function id, force index)
+    # the per-force and whole-instance figures the rows read, so the formulation needs
+    # nothing beside the network
+    savings_target: np.ndarray  # per force: T_i over the horizon (nan: none)
+    aggregate_target: float | None  # T over all forces (objective.aggregate_savings_target_gbp)
+    frontline: np.ndarray  # per force: L_i, frontline officers today
+    frontline_floor: np.ndarray  # per force: Lmin_i (nan: none)
+    forbidden_pairs: list[tuple[int, int, frozenset[str] | None]]  # (i, j, functions or all)
+    objective_sense: str  # min_cost, max_frontline or max_min_savings_ratio
 
     @property
     def n_forces(self) -> int:
@@ -276,4 +284,16 @@ def build_network(inst: Instance, capacity_prunes: bool = True) -> Network:
                 q_h, float), a_run=a_run, a_live=a_live, b_one_off=np.asarray(b, float),
         ))
     must_share = {(r.function, fidx[r.force]) for r in policy.must_share}
-    return Network(inst, alpha, force_ids, functions, local_cost, shareable_cost, must_share)
+    def per_force(value) -> np.ndarray:
+        return np.array([np.nan if v is None else float(v) for v in map(value, inst.forces)])
+
+    forbidden = [(fidx[p.forces[0]], fidx[p.forces[1]],
+                  None if p.functions is None else frozenset(p.functions))
+                 for p in policy.forbidden_partners]
+    return Network(
+        inst, alpha, force_ids, functions, local_cost, shareable_cost, must_share,
+        savings_target=per_force(lambda f: f.savings_target_gbp),
+        aggregate_target=inst.objective.aggregate_savings_target_gbp,
+        frontline=per_force(lambda f: f.frontline_officers_fte),
+        frontline_floor=per_force(lambda f: f.frontline_floor_fte),
+        forbidden_pairs=forbidden, objective_sense=inst.objective.sense)

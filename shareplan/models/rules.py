@@ -23,6 +23,16 @@ class Problem:
         return f"{self.path}: {self.message}" if self.path else self.message
 
 
+class InstanceError(Exception):
+    """An instance that cannot be used, with every problem found."""
+
+    def __init__(self, problems: list[Problem], source: str = "", what: str = "instance"):
+        self.problems = problems
+        self.source = source
+        head = f"{source}: " if source else ""
+        super().__init__(head + f"invalid {what}\n" + "\n".join(f"  {p}" for p in problems))
+
+
 def _fmt(value: float) -> str:
     return f"{value:,.0f}" if abs(value) >= 100 else f"{value:g}"
 

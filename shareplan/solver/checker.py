@@ -4,9 +4,10 @@
 of ``Plan.to_dict()``) and recomputes every constraint and every money and
 officer figure from the plan's ``units`` alone, in plain Python, scalar by
 scalar. It imports no solver package and none of ``models.network``,
-``solver.formulation`` or ``solver.plan``: it is a second, independent
-implementation of the algebra of SPEC section 3, so a bug in one shows up as a
-disagreement with the other.
+``solver.formulation`` or ``solver.plan`` (only the status names of ``solver.core``):
+it is a second, independent implementation of the algebra of SPEC section 3, so a
+bug in one shows up as a disagreement with the other. Its rule names are the names of
+the formulation's families (``formulation.FAMILIES``; tests/test_families.py ties them).
 
 Notation: ``x_sih`` is a member's ``fraction`` in the unit of function s at site
 h; ``x0`` the status quo (every existing unit as listed, fraction 1)::
@@ -54,10 +55,11 @@ from typing import Any
 
 from ..models.instance import Force, Function, Instance
 from ..text import money
+from .core import Status
 
 EARTH_RADIUS_KM = 6371.0088  # the radius models/network.py uses
-SOLVED = ("optimal", "feasible")
-STATUSES = ("optimal", "feasible", "infeasible", "unbounded", "no_solution", "error")
+SOLVED = (Status.OPTIMAL.value, Status.FEASIBLE.value)
+STATUSES = tuple(s.value for s in Status)  # the plan file's statuses are the solver's
 FORCE_FIGURES = ("baseline_gbp", "plan_gbp", "savings_gbp", "one_off_gbp", "frontline_fte")
 FRACTION_SLACK = 1e-6  # plans round fractions to 6 dp (error <= 5e-7)
 MONEY_TOL = 0.02  # GBP: pennies rounded in the plan, never scaled by the figure's size
@@ -433,7 +435,7 @@ def _check_arc(data: _Data, u: _Unit, mb: _Member, out: _Out) -> None:
                 f"{data.forces[i].region}, {h} in {data.site_region(h)}")
 
 
-def _check_membership(data: _Data, u: _Unit, tol: float, out: _Out) -> None:
+def _check_member_fractions(data: _Data, u: _Unit, tol: float, out: _Out) -> None:
     """Binary x for non-divisible s; each force once per unit; x <= 1."""
     fn = data.functions[u.function]
     seen: set[str] = set()
@@ -478,7 +480,7 @@ def _check_capacity(data: _Data, u: _Unit, tol: float, out: _Out) -> None:
                 f"{load:,.1f}, over its capacity {cap:,.1f}")
 
 
-def _check_host(data: _Data, u: _Unit, tol: float, out: _Out) -> None:
+def _check_host_membership(data: _Data, u: _Unit, tol: float, out: _Out) -> None:
     """h in H_s (linking to a candidate host); x_{s,o(h),h} = 1 when host_must_be_member."""
     s, h = u.function, u.site
     if not data.is_candidate(s, h):
@@ -492,7 +494,7 @@ def _check_host(data: _Data, u: _Unit, tol: float, out: _Out) -> None:
                 f"of the {s} unit it hosts, but is not")
 
 
-def _check_forbidden(data: _Data, u: _Unit, out: _Out) -> None:
+def _check_forbidden_partners(data: _Data, u: _Unit, out: _Out) -> None:
     """x_sih + x_sjh <= 1 for each forbidden pair {i, j} (for its functions, default all)."""
     present = {mb.force for mb in u.members if mb.x > 0}
     for k, pair in enumerate(data.inst.policy.forbidden_partners):
@@ -514,13 +516,13 @@ def _check_units(data: _Data, units: list[_Unit], tol: float, out: _Out) -> None
             out.add("linking", u.where, f"a second {u.function} unit at {u.site} (first is "
                     f"units[{seen[key]}]); a site hosts one unit per function")
         seen.setdefault(key, u.pos)
-        _check_host(data, u, tol, out)
-        _check_membership(data, u, tol, out)
+        _check_host_membership(data, u, tol, out)
+        _check_member_fractions(data, u, tol, out)
         for mb in u.members:
             _check_arc(data, u, mb, out)
         _check_unit_size(data, u, tol, out)
         _check_capacity(data, u, tol, out)
-        _check_forbidden(data, u, out)
+        _check_forbidden_partners(data, u, out)
 
 
 def _check_assignment(data: _Data, units: list[_Unit], tol: float, out: _Out) -> None:
@@ -558,7 +560,7 @@ def _check_unit_count(data: _Data, units: list[_Unit], out: _Out) -> None:
                     f"{fn.max_units} allowed")
 
 
-def _check_existing(data: _Data, units: list[_Unit], tol: float, out: _Out) -> None:
+def _check_existing_units(data: _Data, units: list[_Unit], tol: float, out: _Out) -> None:
     """Fixed existing units: open, every listed member at x = 1, no other force there."""
     for k, e in enumerate(data.inst.existing):
         if e.reoptimisable or e.function not in data.functions:
@@ -567,14 +569,14 @@ def _check_existing(data: _Data, units: list[_Unit], tol: float, out: _Out) -> N
         found = [u for u in units if (u.function, u.site) == (e.function, e.site)]
         label = f"the existing {e.function} unit at {e.site} ({', '.join(e.members)})"
         if not found:
-            out.add("existing", where, f"{label} is fixed in place but missing from the plan")
+            out.add("existing_units", where, f"{label} is fixed in place but missing from the plan")
             continue
         got = {mb.force: mb.x for u in found for mb in u.members}
         for m in e.members:
             if got.get(m, 0.0) < 1 - tol:
-                out.add("existing", where, f"{label}: member {m} is missing from the plan")
+                out.add("existing_units", where, f"{label}: member {m} is missing from the plan")
         for m in sorted(set(got) - set(e.members)):
-            out.add("existing", where, f"{label}: {m} is in the plan's unit but is not a "
+            out.add("existing_units", where, f"{label}: {m} is in the plan's unit but is not a "
                     "listed member; fixed units keep their members")
 
 
@@ -759,14 +761,20 @@ def _check_objective(plan: dict, figs: dict[str, _Figures], tol: float, out: _Ou
                  "objective_mismatch", out)
 
 
-def _check_targets(data: _Data, figs: dict[str, _Figures], tol: float, out: _Out) -> None:
-    """savings_i >= T_i per force; sum_i savings_i >= T over all forces."""
+def _check_savings_target(data: _Data, figs: dict[str, _Figures], tol: float, out: _Out
+                          ) -> None:
+    """savings_i >= T_i per force."""
     for i, f in data.forces.items():
         T = f.savings_target_gbp
         fig = figs[i]
         if T is not None and fig.savings < T - max(0.02, tol * abs(T)) - fig.money_slack:
             out.add("savings_target", f"forces.{i}", f"{i} saves {money(fig.savings)} against "
                     f"a target of {money(T)} over {data.inst.horizon_years} years")
+
+
+def _check_aggregate_target(data: _Data, figs: dict[str, _Figures], tol: float, out: _Out
+                            ) -> None:
+    """sum_i savings_i >= T over all forces."""
     T = data.inst.objective.aggregate_savings_target_gbp
     if T is None:
         return
@@ -778,7 +786,7 @@ def _check_targets(data: _Data, figs: dict[str, _Figures], tol: float, out: _Out
                 f"over {data.inst.horizon_years} years")
 
 
-def _check_floors(data: _Data, figs: dict[str, _Figures], tol: float, out: _Out) -> None:
+def _check_frontline_floor(data: _Data, figs: dict[str, _Figures], tol: float, out: _Out) -> None:
     """frontline_i = L_i + sum (o - rho d)(x - x0) >= Lmin_i."""
     for i, f in data.forces.items():
         floor = f.frontline_floor_fte
@@ -880,10 +888,11 @@ def check_plan(inst: Instance, plan: dict, tol: float = 1e-6) -> list[Violation]
     _check_units(data, units, ftol, out)
     _check_assignment(data, units, ftol, out)
     _check_unit_count(data, units, out)
-    _check_existing(data, units, ftol, out)
+    _check_existing_units(data, units, ftol, out)
     figs = _figures(data, units)
-    _check_targets(data, figs, tol, out)
-    _check_floors(data, figs, tol, out)
+    _check_savings_target(data, figs, tol, out)
+    _check_aggregate_target(data, figs, tol, out)
+    _check_frontline_floor(data, figs, tol, out)
     _check_force_figures(figs, reported, tol, out)
     _check_unit_figures(data, units, tol, out)
     _check_yearly(data, units, reported, tol, out)

@@ -23,7 +23,8 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
-from .backends.base import SolveOptions, restore_stdout
+from .backends.base import restore_stdout
+from .core import SolveOptions
 
 
 def margin(time_limit: float) -> float:

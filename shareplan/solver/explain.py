@@ -35,13 +35,16 @@ import scipy.sparse as sp
 
 from ..models.network import Network, build_network
 from ..text import money
-from .backends.base import SolveOptions, Status
-from .formulation import Formulation, build_formulation
+from .core import SolveOptions, Status
+from .formulation import ARC_RULES, FAMILIES, FAMILY, FAMILY_OF_ROW, Formulation, build_formulation
 from .lp import Block
+from .programme import solve_programme
 
-ELASTIC_FAMILIES = ("savings", "savings_total", "frontline", "capacity", "assign", "forbidden",
-                    "max_units", "max_members_limit")
-ARC_RULES = ("arc_rule",)
+#: The row families that get a slack in the least-violation programme (the registry's
+#: ``Relax`` entries), and the rows of the arc rules' programme.
+ELASTIC_ROWS = tuple(row for f in FAMILIES if f.relax is not None and not f.relax.drop
+                     for row in (f.relax.rows or f.rows))
+ARC_RULE_ROWS = ("arc_rule",)
 #: The network without the arc-pruning rules is used only while it stays this small,
 #: and its re-solve gets at most this many seconds (its plan then may not be the fewest
 #: exceptions, and says so).
@@ -145,7 +148,8 @@ def _max_members_rows(form: Formulation, limits: dict[str, int]):
             vals += [1.0] * len(at) + [-float(m)]
     if not labels:
         return form.lp
-    return _append_rows(form.lp, "max_members_limit", labels, rows, cols, vals, 0.0)
+    return _append_rows(form.lp, FAMILY["unit_size"].relax.rows[0], labels, rows, cols, vals,
+                        0.0)
 
 
 def _arc_rule_rows(form: Formulation, lp, inst):
@@ -184,20 +188,20 @@ def _arc_rule_rows(form: Formulation, lp, inst):
                         np.ones(len(labels)), 0.0)
 
 
-def _elastic(form: Formulation, lp=None, families=ELASTIC_FAMILIES):
-    """The programme with a slack column on every row of the elastic families.
+def _elastic(form: Formulation, lp=None, families=ELASTIC_ROWS):
+    """The programme with a slack column on every row of the elastic row families, each
+    weighted as its family's ``Relax`` says (labels: (family name, row label)).
 
     The slack e of a must-share row (sum_h x_sih + e >= 1) is the share of s that force i
     would run alone: alpha c_si e joins its savings rows (c_si is outside its constant).
     """
     lp = form.lp if lp is None else lp
     net = form.net
-    forces = {f.id: f for f in net.inst.forces}
     savings_rows = {}
     for block in lp.row_blocks:
-        if block.family == "savings":
+        if block.family in FAMILY["savings_target"].rows:
             savings_rows.update({lab[0]: block.start + k for k, lab in enumerate(block.labels)})
-        elif block.family == "savings_total":
+        elif block.family in FAMILY["aggregate_target"].rows:
             savings_rows["*all*"] = block.start
     fidx = {fid: i for i, fid in enumerate(net.force_ids)}
     cost_of = {fd.fn.id: fd.cost for fd in net.functions}
@@ -206,23 +210,17 @@ def _elastic(form: Formulation, lp=None, families=ELASTIC_FAMILIES):
     for block in lp.row_blocks:
         if block.family not in families:
             continue
+        family = FAMILY_OF_ROW.get(block.family)
+        relax = family.relax if family is not None else None
         for k, label in enumerate(block.labels):
             r = block.start + k
             lo, hi = lp.row_lo[r], lp.row_hi[r]
-            if block.family == "assign" and lo < 0.5:
+            must_share = relax is not None and relax.lower_side_only
+            if must_share and lo < 0.5:
                 continue  # only must-share / no-standalone rows are policy to relax
-            scale = 1.0
-            if block.family == "savings":
-                scale = max(1.0, forces[label[0]].savings_target_gbp or 1.0)
-            elif block.family == "savings_total":
-                scale = max(1.0, net.inst.objective.aggregate_savings_target_gbp or 1.0)
-            elif block.family == "frontline":
-                scale = max(1.0, forces[label[0]].frontline_floor_fte or 1.0)
-            elif block.family == "capacity":
-                fd = next(f for f in net.functions if f.fn.id == label[0])
-                scale = max(1.0, float(fd.capacity[fd.hosts.index(label[1])]))
-            sign = 1.0 if block.family == "assign" or not np.isfinite(hi) else -1.0
-            if block.family == "assign":
+            scale = max(1.0, relax.scale(net, label) or 1.0) if relax is not None else 1.0
+            sign = 1.0 if must_share or not np.isfinite(hi) else -1.0
+            if must_share:
                 standalone = net.alpha * float(cost_of[label[0]][fidx[label[1]]])
                 for key in (label[1], "*all*"):
                     if key in savings_rows:
@@ -232,16 +230,17 @@ def _elastic(form: Formulation, lp=None, families=ELASTIC_FAMILIES):
             rows.append(r)
             signs.append(sign)
             weights.append(1.0 / scale)
-            labels.append((block.family, label))
+            labels.append((family.name if family is not None else block.family, label))
             cols.append(lp.n_cols + len(cols))
     m = len(cols)
     S = sp.csr_matrix((signs + extra_vals, (rows + extra_rows, [*range(m), *extra_cols])),
                       shape=(lp.n_rows, m))
     block = Block("slack", lp.n_cols, [(f, *lab) for f, lab in labels])
-    row_lo = lp.row_lo.copy()  # the cover inequalities would hide capacity slack: drop them
-    for cover in lp.row_blocks:
-        if cover.family == "cover":
-            row_lo[cover.start:cover.stop] = -np.inf
+    row_lo = lp.row_lo.copy()  # valid inequalities would hide another family's slack
+    for block in lp.row_blocks:
+        family = FAMILY_OF_ROW.get(block.family)
+        if family is not None and family.relax is not None and family.relax.drop:
+            row_lo[block.start:block.stop] = -np.inf
     elastic = replace(
         lp, A=sp.hstack([lp.A, S]).tocsr(), row_lo=row_lo, lb=np.append(lp.lb, np.zeros(m)),
         ub=np.append(lp.ub, np.full(m, np.inf)), integer=np.append(lp.integer, np.zeros(m, bool)),
@@ -255,20 +254,20 @@ def _describe(form: Formulation, family: str, label: tuple, slack: float, alone:
     net = form.net
     inst = net.inst
     lead = "can" if alone else "in the least-violation plan could"
-    if family == "savings":
+    if family == "savings_target":
         f = next(f for f in inst.forces if f.id == label[0])
         got = f.savings_target_gbp - slack
         return {"rule": "savings_target", "force": f.id, "target": f.savings_target_gbp,
                 "achievable": got, "shortfall": slack,
                 "message": f"{f.name or f.id} {lead} save at most {money(got)} over "
                            f"{_years(net)} against a target of {money(f.savings_target_gbp)}"}
-    if family == "savings_total":
+    if family == "aggregate_target":
         t = inst.objective.aggregate_savings_target_gbp
         return {"rule": "aggregate_target", "target": t, "achievable": t - slack,
                 "shortfall": slack,
                 "message": f"all forces together {lead} save at most {money(t - slack)} over "
                            f"{_years(net)} against an aggregate target of {money(t)}"}
-    if family == "frontline":
+    if family == "frontline_floor":
         f = next(f for f in inst.forces if f.id == label[0])
         got = f.frontline_floor_fte - slack
         return {"rule": "frontline_floor", "force": f.id, "floor": f.frontline_floor_fte,
@@ -282,27 +281,37 @@ def _describe(form: Formulation, family: str, label: tuple, slack: float, alone:
                 "needed": cap + slack,
                 "message": f"{label[0]} at {_site_name(net, label[1])} would need capacity "
                            f"{cap + slack:,.0f} against {cap:,.0f}"}
-    if family == "assign":
-        return {"rule": "must_share", "function": label[0], "force": label[1],
+    if family == "assignment":  # its lower side: a must-share rule or no standalone option
+        fd = next(f for f in net.functions if f.fn.id == label[0])
+        by_policy = (label[0], net.force_ids.index(label[1])) in net.must_share
+        why = "policy.must_share" if by_policy or fd.fn.standalone_allowed else \
+            f"functions.{label[0]}.standalone_allowed is false"
+        return {"rule": "must_share" if by_policy else "assignment", "function": label[0],
+                "force": label[1],
                 "message": f"{_name(net, label[1])} must be served by a shared {label[0]} unit "
-                           "(must-share or no standalone option) but no unit can take it "
-                           "under the other rules"}
-    if family == "forbidden":
+                           f"({why}) but no unit can take it under the other rules"}
+    if family == "forbidden_partners":
         return {"rule": "forbidden_partners", "function": label[0], "forces": list(label[1:3]),
                 "message": f"{_name(net, label[1])} and {_name(net, label[2])} would have to "
                            f"share {label[0]} at {_site_name(net, label[3])} although they "
                            "are forbidden partners"}
-    if family == "max_units":
+    if family == "unit_count":
         limit = next(f for f in net.functions if f.fn.id == label[0]).fn.max_units
         return {"rule": "unit_count", "function": label[0], "extra_units": slack,
                 "message": f"{label[0]} would need {slack:,.0f} more unit(s) than its maximum "
                            f"of {limit}"}
-    limit = (limits or {}).get(label[0])
-    return {"rule": "unit_size", "function": label[0], "site": label[1], "extra_members": slack,
-            "max_members": limit,
-            "message": f"the {label[0]} unit at {_site_name(net, label[1])} would need "
-                       f"{slack:,.0f} more member(s) than its maximum of {limit} "
-                       f"(functions.{label[0]}.max_members)"}
+    if family == "unit_size":  # the rows of _max_members_rows
+        limit = (limits or {}).get(label[0])
+        return {"rule": "unit_size", "function": label[0], "site": label[1],
+                "extra_members": slack, "max_members": limit,
+                "message": f"the {label[0]} unit at {_site_name(net, label[1])} would need "
+                           f"{slack:,.0f} more member(s) than its maximum of {limit} "
+                           f"(functions.{label[0]}.max_members)"}
+    # a family with no sentence of its own: the registry's words and fields
+    entry = FAMILY[family]
+    return {"rule": family, "row": list(label), "excess": slack,
+            "message": f"the {entry.words} ({entry.fields.format(*label)}) would have to "
+                       f"give way by {slack:,.4g} at {', '.join(map(str, label))}"}
 
 
 def _relaxed_instance(inst, arc_rules: bool):
@@ -320,8 +329,6 @@ def _relaxed_instance(inst, arc_rules: bool):
 
 def _least_violation(inst, limits: dict, backend: str, options: SolveOptions) -> list[dict]:
     """The elastic re-solve of every target, floor, capacity and policy row."""
-    from .run import solve_programme
-
     # capacity is relaxed below, so arcs and member sets must not be pruned by it
     form = build_formulation(build_network(_relaxed_instance(inst, False),
                                            capacity_prunes=False), capacity_prunes=False)
@@ -329,10 +336,11 @@ def _least_violation(inst, limits: dict, backend: str, options: SolveOptions) ->
     elastic, labels = _elastic(form, lp)
     res = solve_programme(elastic, backend, options)
     if res.x is None:
-        return [{"rule": "structure", "message": "no plan exists even with every target, floor, "
-                 "capacity and policy rule relaxed: the fixed existing units or the unit-size "
-                 "rules (min_members, host must be a member) cannot be met by the forces "
-                 "allowed to join"}]
+        relaxed = [f.words for f in FAMILIES if f.relax is not None and not f.relax.drop]
+        return [{"rule": "structure", "message": "no plan exists even with every "
+                 f"{', '.join(relaxed[:-1])} and {relaxed[-1]} relaxed: the fixed existing "
+                 "units or the unit-size rules (min_members, host must be a member) cannot be "
+                 "met by the forces allowed to join"}]
     slack = res.x[lp.n_cols:]
     violated = [(labels[k], float(slack[k])) for k in np.argsort(-slack) if slack[k] > 1e-6]
     alone = len(violated) == 1 and res.status is Status.OPTIMAL
@@ -344,8 +352,6 @@ def _rule_exceptions(inst, limits: dict, backend: str, options: SolveOptions) ->
     plan keeping every other rule; [] when those rules forbid no arc, when no exceptions
     would do (or none are found in EXCEPTIONS_TIME_S), or when the network without them
     would have more than MAX_RELAXED_ARCS arcs."""
-    from .run import solve_programme
-
     p = inst.policy
     if not (p.opt_outs or p.max_distance_km or p.same_region):
         return []
@@ -362,7 +368,7 @@ def _rule_exceptions(inst, limits: dict, backend: str, options: SolveOptions) ->
     lp = _arc_rule_rows(form, _max_members_rows(form, limits), inst)
     if lp is None:
         return []
-    elastic, labels = _elastic(form, lp, ARC_RULES)
+    elastic, labels = _elastic(form, lp, ARC_RULE_ROWS)
     res = solve_programme(elastic, backend, options)
     if res.x is None or res.status not in (Status.OPTIMAL, Status.FEASIBLE):
         return []
@@ -371,10 +377,6 @@ def _rule_exceptions(inst, limits: dict, backend: str, options: SolveOptions) ->
     fewest = res.status is Status.OPTIMAL
     return [_describe_exception(inst, lab, k + 1, len(needed), fewest)
             for k, lab in enumerate(needed)]
-
-
-_RULE_WORDS = {"max_distance": "distance limit", "same_region": "same-region rule",
-               "opt_out": "opt-out"}
 
 
 def _describe_exception(inst, label: tuple, k: int, n: int, fewest: bool) -> dict:
@@ -390,19 +392,20 @@ def _describe_exception(inst, label: tuple, k: int, n: int, fewest: bool) -> dic
            "alternative": True, "fewest": fewest}
     words = []
     for rule in rules:
+        name, fields = ARC_RULES[rule]
         if rule == "max_distance":
             limit = inst.policy.max_distance_km.get(s, inst.policy.max_distance_km.get("*"))
             km = float(haversine_km(f.lat, f.lon, site.lat, site.lon))
             out.update(distance_km=round(km, 1), limit_km=limit)
-            words.append(f"the {limit:,.0f} km distance limit on {s} "
-                         f"(policy.max_distance_km; it is {km:,.0f} km away)")
+            words.append(f"the {limit:,.0f} km {name} on {s} ({fields}; it is {km:,.0f} km "
+                         "away)")
         elif rule == "same_region":
             owner = next((g for g in inst.forces if g.id == site.owner), None)
             region = site.region or (owner.region if owner else None)
-            words.append(f"the same-region rule on {s} (policy.same_region; "
+            words.append(f"the {name} on {s} ({fields}; "
                          f"{f.region or 'no region'} against {region or 'no region'})")
         else:
-            words.append(f"its opt-out of {s} (policy.opt_outs)")
+            words.append(f"its {name} of {s} ({fields})")
     count = "one exception" if n == 1 else f"{n} exceptions"
     lead = (f"a plan meeting every other rule needs {count} (the fewest)" if fewest else
             f"a plan meeting every other rule exists with {count} (not proven the fewest)")
@@ -419,14 +422,15 @@ def explain_infeasible(form: Formulation, backend: str, options: SolveOptions,
     fewest exceptions to the distance, region and opt-out rules that would allow a plan.
 
     ``form`` may be one group of forces that can never share with the others (see
-    :mod:`shareplan.models.components`); ``whole`` is then the whole instance, which the
+    :mod:`shareplan.solver.components`); ``whole`` is then the whole instance, which the
     exceptions are sought in (a distance rule is what keeps the groups apart).
     """
-    from .backends import get_backend
+    from .backends import DEFAULT_BACKEND, capabilities
 
     inst = form.net.inst
-    if not get_backend(backend).supports_continuous:
-        backend = "ortools"  # slacks are continuous; CP-SAT would round them
+    can = capabilities(backend)
+    if not (can.continuous_columns and can.proves_infeasibility):
+        backend = DEFAULT_BACKEND  # the slacks are continuous, and "none" must be a proof
     limits = {fn.id: fn.max_members for fn in inst.functions
               if fn.shareable and fn.max_members is not None}
     if options.time_limit is not None:  # two elastic solves share the time

@@ -26,8 +26,8 @@ from dataclasses import replace
 
 import numpy as np
 
-from .backends import SolveOptions, Status, get_backend
-from .backends.base import BackendResult, SolverFault, honest_status
+from .backends import get_backend
+from .core import BackendResult, SolveOptions, SolverFault, Status, honest_status
 from .deadline import remaining
 from .lp import LinearProgram
 from .plan import clean_solution

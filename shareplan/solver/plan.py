@@ -17,7 +17,7 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
-from .backends.base import Status
+from .core import Status
 from .host_choice import next_best_host
 
 PLAN_SCHEMA_VERSION = 1

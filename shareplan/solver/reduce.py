@@ -29,9 +29,9 @@ import numpy as np
 import scipy.sparse as sp
 
 from . import deadline
-from .backends import SolveOptions, Status
-from .backends.base import BackendResult, honest_status
+from .core import BackendResult, SolveOptions, Status, honest_status
 from .deadline import stopped
+from .formulation import FAMILY
 from .guard import call_backend
 from .lp import LinearProgram
 
@@ -54,7 +54,7 @@ class LinkStructure:
 
     @classmethod
     def of(cls, lp: LinearProgram) -> LinkStructure | None:
-        blocks = [b for b in lp.row_blocks if b.family == "link"]
+        blocks = [b for b in lp.row_blocks if b.family in FAMILY["linking"].rows]
         if not blocks:
             return None
         rows = np.concatenate([np.arange(b.start, b.stop) for b in blocks])

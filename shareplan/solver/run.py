@@ -10,14 +10,16 @@ import numpy as np
 from ..models.instance import Instance
 from ..models.load import InstanceError, Problem, instance_digest
 from ..models.network import build_network
-from . import deadline, reduce
-from .backends import DEFAULT_BACKEND, SolveOptions, Status
-from .backends.base import BackendResult, relative_gap
+from . import deadline
+from .backends import DEFAULT_BACKEND
+from .components import split_instance
+from .core import BackendResult, SolveOptions, Status, relative_gap
 from .deadline import remaining
-from .formulation import Formulation, build_formulation
-from .guard import VIOLATION_TOLERANCE, call_backend
+from .explain import explain_infeasible
+from .formulation import FAMILY_OF_ROW, OBJECTIVE_ROWS, Formulation, build_formulation
 from .lp import LinearProgram
 from .plan import Plan, clean_solution, read_solution
+from .programme import solve_programme
 
 
 def _with_primary_floor(lp: LinearProgram, vec: np.ndarray, floor: float) -> LinearProgram:
@@ -62,46 +64,6 @@ def _solve_lexicographic(form: Formulation, backend_name: str, options: SolveOpt
     return second
 
 
-def solve_programme(lp: LinearProgram, backend_name: str, options: SolveOptions
-                    ) -> BackendResult:
-    """One solve, through the reduction when it applies, else whole; every backend call
-    is guarded (see :mod:`.guard`). The plan of every function alone is offered to the
-    watch first when it meets every rule (a run cut short then still has a plan)."""
-    t0 = time.perf_counter()
-    _offer_trivial(lp)
-    res = None
-    if (links := reduce.applies(lp)) is not None:
-        res = reduce.solve_reduced(lp, links, backend_name, options)
-    if res is None:  # no reduction, or no heuristic plan for it: the whole programme
-        res = call_backend(lp, backend_name, remaining(options, t0))
-    elif res.x is not None:
-        worst, row = lp.worst_row(res.x)
-        if worst > VIOLATION_TOLERANCE:
-            res.status = Status.ERROR
-            res.message = (f"{res.solver} returned a plan that breaks {lp.row_name(row)} "
-                           f"(by {worst:.1e} of its scale); not trusted")
-    if res.x is not None and res.status is not Status.ERROR:
-        deadline.offer(res.x, None if lp.maximize else res.bound)
-    return res
-
-
-def trivial_plan(lp: LinearProgram) -> np.ndarray | None:
-    """x at its lower bounds (every function alone, fixed existing units kept) when that
-    meets every row, else None."""
-    x = np.where(np.isfinite(lp.lb), lp.lb, 0.0).clip(None, lp.ub)
-    if lp.n_cols and lp.worst_row(x)[0] <= VIOLATION_TOLERANCE:
-        return x
-    return None
-
-
-def _offer_trivial(lp: LinearProgram) -> None:
-    if deadline.current() is None:
-        return
-    x = trivial_plan(lp)
-    if x is not None:
-        deadline.offer(x)
-
-
 def solve_formulation(form: Formulation, backend_name: str, options: SolveOptions
                       ) -> BackendResult:
     if form.primary is not None:
@@ -110,17 +72,14 @@ def solve_formulation(form: Formulation, backend_name: str, options: SolveOption
 
 
 def _fields_behind(row: tuple) -> str:
-    """The instance fields whose figures make up a model row (for error messages)."""
-    family, *ids = row
-    if family in ("savings", "ratio") and ids:
-        return (f"costs of force '{ids[0]}' (standalone_cost_gbp, transition_cost_gbp) and "
-                "the functions' unit costs")
-    if family == "frontline" and ids:
-        return (f"forces '{ids[0]}' frontline figures, costs officers_fte, functions "
-                "officers_per_unit x demand")
-    if family in ("capacity", "cover", "link", "unit_x") and ids:
-        return f"functions '{ids[0]}' capacity and the costs' demand"
-    return "costs and functions (money figures)"
+    """The instance fields whose figures make up a model row (for error messages): its
+    family's ``fields`` in the registry, with the row's first id."""
+    rows, *ids = row
+    family = FAMILY_OF_ROW.get(rows)
+    fields = family.fields if family is not None else OBJECTIVE_ROWS.get(rows)
+    if fields is None or not ids:
+        return "costs and functions (money figures)"
+    return fields.format(*ids)
 
 
 _WORST_FIRST = (Status.ERROR, Status.INFEASIBLE, Status.UNBOUNDED, Status.NO_SOLUTION,
@@ -135,7 +94,7 @@ def solve_instance(inst: Instance, backend: str = DEFAULT_BACKEND,
     provenance.
 
     When the forces fall into groups that can never share with each other (see
-    :mod:`shareplan.models.components`) each group is solved on its own
+    :mod:`shareplan.solver.components`) each group is solved on its own
     (``decompose``); the plan is the union and the objective and bound the sums.
     An infeasible instance gets ``plan.explanation`` (see :mod:`.explain`) unless
     ``explain`` is false (sweeps, which only need the status). ``verify=False`` skips the
@@ -180,8 +139,6 @@ def solve_instance(inst: Instance, backend: str = DEFAULT_BACKEND,
 
 def _solve_parts(inst, backend, options, decompose, explain, t0, state) -> None:
     """Build and solve every group of forces, filling ``state`` as each stage ends."""
-    from ..models.components import split_instance
-
     net = build_network(inst)
     parts = split_instance(inst, net) if decompose else None
     forms = ([build_formulation(build_network(p)) for p in parts] if parts
@@ -204,8 +161,6 @@ def _solve_parts(inst, backend, options, decompose, explain, t0, state) -> None:
             break  # the whole has no plan if one group has none
     last = state["results"][-1]
     if last.status is Status.INFEASIBLE and explain and not deadline.stopped():
-        from .explain import explain_infeasible
-
         state["explanation"] = explain_infeasible(forms[len(state["results"]) - 1], backend,
                                                   remaining(options, t0), whole=inst)
 

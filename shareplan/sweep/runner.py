@@ -22,7 +22,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from ..models.load import InstanceError, instance_from_data
-from ..solver.backends.base import SolveOptions
+from ..solver.core import SolveOptions
 from .journal import Journal, journal_path, scenario_key
 from .progress import make_progress
 from .spec import Scenario, apply

@@ -19,16 +19,9 @@ import time
 
 import numpy as np
 
+from ..core import BackendResult, SolveOptions, SolverFault, Status, honest_status
 from ..lp import LinearProgram
-from .base import (
-    Backend,
-    BackendResult,
-    SolveOptions,
-    SolverFault,
-    Status,
-    honest_status,
-    stdout_silenced,
-)
+from .base import Backend, stdout_silenced
 
 
 def _cbc_path() -> str:
@@ -149,6 +142,18 @@ def _read_solution(path: str, n_cols: int) -> tuple[str, float | None, np.ndarra
     return words[0], value, x
 
 
+#: First word of CBC's solution file -> our status ("Integer infeasible", "Stopped on
+#: time/iterations/..."); an optimum is then judged by its bound, and any other word with
+#: a plan in the file is a feasible plan's. A log that says infeasible overrides the word.
+STATUS_TABLE: dict[str, Status] = {
+    "Optimal": Status.OPTIMAL,
+    "Stopped": Status.FEASIBLE,
+    "Infeasible": Status.INFEASIBLE,
+    "Integer": Status.INFEASIBLE,
+    "Unbounded": Status.UNBOUNDED,
+}
+
+
 class CbcBackend(Backend):
     name = "cbc"
 
@@ -208,10 +213,11 @@ class CbcBackend(Backend):
                 ) -> BackendResult:
         info = _parse_log(log)
         sign = -1.0 if lp.maximize else 1.0
-        if word in ("Infeasible", "Integer") or info["infeasible"]:
-            return BackendResult(Status.INFEASIBLE, None, None, None, "CBC", version, elapsed, log)
-        if word == "Unbounded":
-            return BackendResult(Status.UNBOUNDED, None, None, None, "CBC", version, elapsed, log)
+        word_status = STATUS_TABLE.get(word, Status.FEASIBLE)
+        if info["infeasible"]:
+            word_status = Status.INFEASIBLE
+        if word_status in (Status.INFEASIBLE, Status.UNBOUNDED):
+            return BackendResult(word_status, None, None, None, "CBC", version, elapsed, log)
         if x is None:
             return BackendResult(Status.NO_SOLUTION, None, None, None, "CBC", version, elapsed,
                                  log, "no integer solution within the limits")
@@ -221,7 +227,7 @@ class CbcBackend(Backend):
         obj = float(lp.obj @ x)
         printed = info.get("bound")
         bound = None if printed is None else sign * printed
-        if word == "Optimal" and not info["stopped"]:
+        if word_status is Status.OPTIMAL and not info["stopped"]:
             # CBC closed the gap to -ratio itself: its bound is within options.gap of the
             # objective (on what decisions change); the printed one (6 significant
             # figures) counts where it says more. (1 - 1e-6): the gap as CBC judged it, not

@@ -10,17 +10,9 @@ import time
 
 import numpy as np
 
+from ..core import BackendResult, SolveOptions, Status, honest_status, real_bound
 from ..lp import LinearProgram
-from .base import (
-    Backend,
-    BackendResult,
-    SolveOptions,
-    Status,
-    honest_status,
-    preload_ortools,
-    real_bound,
-    stdout_silenced,
-)
+from .base import Backend, preload_ortools, stdout_silenced
 
 
 def import_highspy():
@@ -50,6 +42,21 @@ def to_highs(lp: LinearProgram, names: bool = False, log: bool = False):
         for r, name in enumerate(lp.row_names()):
             h.passRowName(r, name)
     return h
+
+
+#: HiGHS model status -> (our status when HiGHS holds a feasible plan, when it holds none).
+#: A claimed optimum is then judged by its bound (honest_status); a status not listed is
+#: a feasible plan's if there is one, else an error.
+STATUS_TABLE: dict[str, tuple[Status, Status]] = {
+    "kOptimal": (Status.OPTIMAL, Status.ERROR),
+    "kInfeasible": (Status.INFEASIBLE, Status.INFEASIBLE),
+    "kUnbounded": (Status.UNBOUNDED, Status.UNBOUNDED),
+    "kUnboundedOrInfeasible": (Status.INFEASIBLE, Status.INFEASIBLE),
+    **{limit: (Status.FEASIBLE, Status.NO_SOLUTION) for limit in (
+        "kTimeLimit", "kIterationLimit", "kSolutionLimit", "kInterrupt", "kHighsInterrupt")},
+}
+UNLISTED = (Status.FEASIBLE, Status.ERROR)
+PROOFS = (Status.INFEASIBLE, Status.UNBOUNDED)  # no plan to read, whatever HiGHS holds
 
 
 class HighsBackend(Backend):
@@ -87,24 +94,18 @@ class HighsBackend(Backend):
                 watch.done(ticket)
         elapsed = time.perf_counter() - t0
         version = f"{h.versionMajor()}.{h.versionMinor()}.{h.versionPatch()}"
-        M = highspy.HighsModelStatus
         status = h.getModelStatus()
         info = h.getInfo()
-        if status == M.kInfeasible:
-            return BackendResult(Status.INFEASIBLE, None, None, None, "HiGHS", version, elapsed)
-        if status in (M.kUnbounded, M.kUnboundedOrInfeasible):
-            st = Status.UNBOUNDED if status == M.kUnbounded else Status.INFEASIBLE
-            return BackendResult(st, None, None, None, "HiGHS", version, elapsed)
+        with_plan, without_plan = STATUS_TABLE.get(status.name, UNLISTED)
+        if with_plan in PROOFS:
+            return BackendResult(with_plan, None, None, None, "HiGHS", version, elapsed)
         if info.primal_solution_status != 2:  # kSolutionStatusFeasible
-            st = Status.NO_SOLUTION if status in (M.kTimeLimit, M.kIterationLimit,
-                                                  M.kSolutionLimit, M.kInterrupt,
-                                                  M.kHighsInterrupt) else Status.ERROR
-            return BackendResult(st, None, None, None, "HiGHS", version, elapsed,
+            return BackendResult(without_plan, None, None, None, "HiGHS", version, elapsed,
                                  message=f"HiGHS status {h.modelStatusToString(status)}")
         x = np.asarray(h.getSolution().col_value, dtype=float)
         obj = float(lp.obj @ x)
         bound = real_bound(info.mip_dual_bound if lp.integer.any() else obj)
-        claimed = Status.OPTIMAL if status == M.kOptimal else Status.FEASIBLE
+        claimed = with_plan
         bound_total = None if bound is None else bound + lp.obj_offset
         objective = obj + lp.obj_offset
         final = honest_status(claimed, objective, bound_total, lp.obj_offset, options.gap)

@@ -10,17 +10,9 @@ import time
 
 import numpy as np
 
+from ..core import BackendError, BackendResult, SolveOptions, Status, honest_status, real_bound
 from ..lp import LinearProgram
-from .base import (
-    Backend,
-    BackendError,
-    BackendResult,
-    SolveOptions,
-    Status,
-    honest_status,
-    real_bound,
-    stdout_silenced,
-)
+from .base import EVERY_CAPABILITY, Backend, Capabilities, stdout_silenced
 
 _ENGINES = {"scip": "SCIP", "highs": "HiGHS", "sat": "CP-SAT"}
 
@@ -63,29 +55,42 @@ def to_model_builder(lp: LinearProgram):
     return model
 
 
+#: model_builder's SolveStatus -> (our status when it holds a plan, when it holds none);
+#: None: no plan is read. At the time limit a plan held is read whatever the status
+#: (feasible), and none is no_solution. A status not listed is an error.
+STATUS_TABLE: dict[str, tuple[Status | None, Status]] = {
+    "OPTIMAL": (Status.OPTIMAL, Status.ERROR),
+    "FEASIBLE": (Status.FEASIBLE, Status.ERROR),
+    "INFEASIBLE": (Status.INFEASIBLE, Status.INFEASIBLE),
+    "UNBOUNDED": (Status.UNBOUNDED, Status.UNBOUNDED),
+    "NOT_SOLVED": (None, Status.NO_SOLUTION),
+}
+UNLISTED: tuple[Status | None, Status] = (None, Status.ERROR)
+PROOFS = (Status.INFEASIBLE, Status.UNBOUNDED)
+
+
 class OrtoolsBackend(Backend):
     """OR-Tools with one engine; the status table maps model_builder's SolveStatus."""
 
-    def __init__(self, engine: str = "scip"):
+    def __init__(self, engine: str = "scip", capabilities: Capabilities = EVERY_CAPABILITY):
+        super().__init__(capabilities)
         self.engine = engine
         suffix = "cpsat" if engine == "sat" else engine
         self.name = "ortools" if engine == "scip" else f"ortools-{suffix}"
-        self.supports_continuous = engine != "sat"
 
     def solve(self, lp: LinearProgram, options: SolveOptions,
               start: np.ndarray | None = None) -> BackendResult:
         from ortools import __version__ as version
         from ortools.linear_solver.python import model_builder as mb
 
-        if lp.has_continuous and not self.supports_continuous:
+        if lp.has_continuous and not self.capabilities.continuous_columns:
             raise BackendError(
                 f"{self.name} (CP-SAT) is integer-only and this model has continuous variables "
                 "(cost allocation or divisible demand); use ortools or ortools-highs")
         t0 = time.perf_counter()
         model = to_model_builder(lp)
-        if start is not None and self.engine != "highs":
-            # OR-Tools 9.x's HiGHS engine segfaults on a hint (model_builder add_hint):
-            # it gets no MIP start
+        if start is not None and self.capabilities.mip_start:
+            # (OR-Tools 9.x's HiGHS engine segfaults on a hint: its entry says no MIP start)
             for j, value in enumerate(np.asarray(start, dtype=float)):
                 model.helper.add_hint(j, float(value))
         solver = mb.Solver(self.engine)
@@ -114,25 +119,24 @@ class OrtoolsBackend(Backend):
                                  message="CP-SAT found no plan, but it rounds non-integral "
                                          "coefficients, so that proves nothing; use ortools "
                                          "or cbc to prove infeasibility")
-        if code == S.INFEASIBLE:
-            return BackendResult(Status.INFEASIBLE, None, None, None, label, version, elapsed)
-        if code == S.UNBOUNDED:
-            return BackendResult(Status.UNBOUNDED, None, None, None, label, version, elapsed)
-        limited = options.time_limit is not None and elapsed >= 0.9 * options.time_limit
-        x = None
-        if code in (S.OPTIMAL, S.FEASIBLE) or limited:
+        with_plan, without_plan = STATUS_TABLE.get(code.name, UNLISTED)
+        if with_plan in PROOFS:
+            return BackendResult(with_plan, None, None, None, label, version, elapsed)
+        if options.time_limit is not None and elapsed >= 0.9 * options.time_limit:
             # HiGHS through model_builder answers UNKNOWN_STATUS when its time limit hits
+            with_plan, without_plan = with_plan or Status.FEASIBLE, Status.NO_SOLUTION
+        x = None
+        if with_plan is not None:
             values = solver.values(model.get_variables()).to_numpy(dtype=float, na_value=np.nan)
             x = values if np.all(np.isfinite(values)) else None
         if x is None:
-            status = Status.NO_SOLUTION if code == S.NOT_SOLVED or limited else Status.ERROR
-            return BackendResult(status, None, None, None, label, version, elapsed,
+            return BackendResult(without_plan, None, None, None, label, version, elapsed,
                                  message=f"OR-Tools status {code.name}")
         obj = float(lp.obj @ x)
         bound = real_bound(float(solver.best_objective_bound))  # SCIP's "none" is 1e20
         if self.engine == "sat" and not _integral(lp):
             bound = None  # the bound of CP-SAT's rounded rows, not of these: it proves nothing
-        claimed = Status.OPTIMAL if code == S.OPTIMAL else Status.FEASIBLE
+        claimed = with_plan
         objective = obj + lp.obj_offset
         bound_total = None if bound is None else bound + lp.obj_offset
         status = honest_status(claimed, objective, bound_total, lp.obj_offset, options.gap)

@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .instance import Host, Instance
-from .network import Network
+from ..models.instance import Host, Instance
+from ..models.network import Network
 
 
 def _groups(net: Network) -> list[list[int]]:

@@ -1,0 +1,56 @@
+"""One programme solved: through the reduction when it applies, else whole, every backend
+call guarded, plans offered to the watch. Below both :mod:`.run` (instances) and
+:mod:`.explain` (the elastic programmes), so neither imports the other to solve.
+"""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+
+from . import deadline, reduce
+from .core import BackendResult, SolveOptions, Status
+from .deadline import remaining
+from .guard import VIOLATION_TOLERANCE, call_backend
+from .lp import LinearProgram
+
+
+def solve_programme(lp: LinearProgram, backend_name: str, options: SolveOptions
+                    ) -> BackendResult:
+    """One solve, through the reduction when it applies, else whole; every backend call
+    is guarded (see :mod:`.guard`). The plan of every function alone is offered to the
+    watch first when it meets every rule (a run cut short then still has a plan)."""
+    t0 = time.perf_counter()
+    _offer_trivial(lp)
+    res = None
+    if (links := reduce.applies(lp)) is not None:
+        res = reduce.solve_reduced(lp, links, backend_name, options)
+    if res is None:  # no reduction, or no heuristic plan for it: the whole programme
+        res = call_backend(lp, backend_name, remaining(options, t0))
+    elif res.x is not None:
+        worst, row = lp.worst_row(res.x)
+        if worst > VIOLATION_TOLERANCE:
+            res.status = Status.ERROR
+            res.message = (f"{res.solver} returned a plan that breaks {lp.row_name(row)} "
+                           f"(by {worst:.1e} of its scale); not trusted")
+    if res.x is not None and res.status is not Status.ERROR:
+        deadline.offer(res.x, None if lp.maximize else res.bound)
+    return res
+
+
+def trivial_plan(lp: LinearProgram) -> np.ndarray | None:
+    """x at its lower bounds (every function alone, fixed existing units kept) when that
+    meets every row, else None."""
+    x = np.where(np.isfinite(lp.lb), lp.lb, 0.0).clip(None, lp.ub)
+    if lp.n_cols and lp.worst_row(x)[0] <= VIOLATION_TOLERANCE:
+        return x
+    return None
+
+
+def _offer_trivial(lp: LinearProgram) -> None:
+    if deadline.current() is None:
+        return
+    x = trivial_plan(lp)
+    if x is not None:
+        deadline.offer(x)
