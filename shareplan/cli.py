@@ -91,9 +91,7 @@ def run_cmd(instance, backend, time_limit, gap, threads, seed, log, out, csv_dir
         click.echo(json.dumps({**plan.to_dict(), "briefing": briefing.as_dict()}, indent=2,
                               ensure_ascii=False))
     elif not quiet:
-        from .report import print_plan
-
-        from .report import make_console
+        from .report import make_console, print_plan
 
         width = make_console().width
         print_plan(plan, briefing)
@@ -225,11 +223,9 @@ def check_cmd(instance, plan_file, as_json, allow_other_instance):
 @guarded
 def compare_cmd(instance, backends, time_limit, gap, threads, seed, as_json, xlsx_path):
     """Solve INSTANCE on several backends; exit 5 when proven optima disagree."""
-    from .analysis import diff_plans, optima_disagree, provenance
+    from .analyses.compare import compare_backends
     from .models.load import load_instance
     from .solver.backends import REGISTRY
-    from .solver.backends.base import BackendError
-    from .solver.run import solve_instance
 
     names = [b.strip() for b in backends.split(",") if b.strip()]
     unknown = [b for b in names if b not in REGISTRY]
@@ -237,36 +233,19 @@ def compare_cmd(instance, backends, time_limit, gap, threads, seed, as_json, xls
         raise click.BadParameter(f"unknown backend(s) {unknown}; choose from "
                                  f"{', '.join(REGISTRY)}", param_hint="--backends")
     inst, digest = load_instance(_bundled(instance))
-    options = make_options(time_limit, gap, threads, seed, False)
-    plans = []
-    for name in names:
-        try:
-            plans.append(solve_instance(inst, name, options, digest=digest).to_dict())
-        except BackendError as exc:
-            plans.append({"backend": name, "status": "error", "message": str(exc),
-                          "objective": None, "bound": None, "gap": None, "times": {},
-                          "solver": {}, "units": [], "forces": []})
-    disagreements = optima_disagree(plans, gap)
-    solved = [p for p in plans if p["status"] in ("optimal", "feasible")]
-    base = solved[0] if solved else plans[0]
-    diffs = {p["backend"]: diff_plans(base, p).changes for p in solved if p is not base}
+    result = compare_backends(inst, names, make_options(time_limit, gap, threads, seed, False),
+                              digest)
     if xlsx_path:
-        from .formats.tables import write_comparison
+        from .formats.tables import write_workbook
 
-        write_comparison(plans, base["backend"], diffs, xlsx_path)
+        write_workbook(result.tables(), xlsx_path)
     if as_json:
-        click.echo(json.dumps({"instance": inst.name, "instance_sha256": digest,
-                               "runs": [{**provenance(p), "bound": p.get("bound"),
-                                         "gap": p.get("gap"), "message": p.get("message", "")}
-                                        for p in plans],
-                               "plan_differences": {"reference": base["backend"], **diffs},
-                               "disagreements": [{"a": a, "b": b, "difference": d}
-                                                 for a, b, d in disagreements]}, indent=2))
+        click.echo(json.dumps(result.to_dict(), indent=2))
     else:
         from .report import print_comparison
 
-        print_comparison(inst.name, plans, base["backend"], diffs, disagreements)
-    sys.exit(EXIT_CHECK if disagreements else EXIT_OK)
+        print_comparison(result)
+    sys.exit(EXIT_CHECK if result.disagreements else EXIT_OK)
 
 
 @cli.command("diff")
