@@ -29,9 +29,9 @@ from click.testing import CliRunner
 from helpers import n_forces, two_forces
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from randinst import malformed_case, random_instance, run_cli_case, value_paths
 
 from shareplan.cli import cli
+from shareplan.testing.randinst import malformed_case, random_instance, run_cli_case, value_paths
 
 FUZZ_BACKENDS = ["cbc", "ortools", "highs"]
 CASE_SECONDS = 60.0  # a case slower than this counts as a hang
