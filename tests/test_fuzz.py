@@ -1,4 +1,5 @@
-"""Fuzzed inputs: every malformed file ends in exit 0, 2, 3 or 4 with a message (SPEC 5).
+"""Fuzzed inputs: every malformed file ends in exit 0, 2, 3 or 4 with a message
+(docs/model.md section 11).
 
 Never a traceback, an escaped exception, a hang or exit 1. Cases start from a
 random valid instance (``randinst.random_instance``) and are broken by

@@ -1,4 +1,4 @@
-"""The sharing MIP of SPEC section 3, one builder per constraint family.
+"""The sharing MIP of docs/model.md section 5, one builder per constraint family.
 
 Index sets: forces ``I``; shareable functions ``S``; candidate hosts ``H_s``;
 candidate arcs ``a = (s, i, h) ∈ A_s``. Variables: ``x_a`` (force i gets s from
@@ -468,9 +468,9 @@ def needs_allocation(net: Network) -> bool:
 
 
 def build_formulation(net: Network, capacity_prunes: bool = True) -> Formulation:
-    """The whole model: the families of SPEC section 3 in order, then the objective.
+    """The whole model: the families of docs/model.md section 5 in order, then the objective.
 
-    Local policing (family 7) has no variables: network.build_network gives
+    Local policing (docs/model.md section 5.8) has no variables: network.build_network gives
     non-shareable functions no arcs, and their cost enters as the constant
     ``alpha * L^loc_i`` in every force's baseline and plan. ``capacity_prunes=False``
     keeps member sets above capacity (for the elastic re-solve, which relaxes it).

@@ -1,6 +1,6 @@
 """The plan: one result type for every solve, and its stable JSON contract.
 
-Per force i, from the solution x (SPEC section 3, notation of formulation.py):
+Per force i, from the solution x (docs/model.md section 3, notation of formulation.py):
 ``plan_i = const_i + sum_a coef_a x_a + sum_{(s,h)} C_sh k_si x_sih / sum_j k_sj x_sjh``
 (``const_i``, ``coef_a`` as in formulation.py),
 ``Savings_i = baseline_i - plan_i``, ``frontline_i = L_i + sum_a (o - rho d)_a (x_a - x0_a)``.
