@@ -166,3 +166,33 @@ def test_compare_keeps_a_failed_backend_as_an_error_plan(monkeypatch):
     doc = c.to_dict()
     assert doc["runs"][0]["message"] == failed.message
     assert doc["plan_differences"] == {"reference": "cbc"}
+
+
+def test_sweep_table_keeps_its_dtypes_and_says_its_units(tmp_path):
+    """The sweep hands the writer a DataFrame: Parquet keeps its dtypes, and every file
+    format names the unit of the money, officer and time columns."""
+    import openpyxl
+    import pandas as pd
+    import pyarrow.parquet as pq
+
+    from shareplan.sweep.table import frame
+    from shareplan.sweep.table import write_table as write_sweep
+
+    cols = ["scenario", "forces.north.savings_target_gbp", "status", "objective_gbp", "gap",
+            "savings_total_gbp", "frontline_north_fte", "pattern", "message", "error", "run_s"]
+    df = frame([{"scenario": 1, "forces.north.savings_target_gbp": 3e5, "status": "optimal",
+                 "objective_gbp": 64.2e6, "gap": 0.0, "savings_total_gbp": 8e5,
+                 "frontline_north_fte": 98.8, "pattern": "finance@north_hq[north+south]",
+                 "message": "", "error": "", "run_s": 0.4},
+                {"scenario": 2, "status": "infeasible", "error": "", "message": "no plan"}],
+               cols)
+    write_sweep(df, tmp_path / "s.parquet")
+    write_sweep(df, tmp_path / "s.xlsx")
+    pd.testing.assert_frame_equal(pd.read_parquet(tmp_path / "s.parquet"), df)
+    units = json.loads(pq.read_table(tmp_path / "s.parquet").schema.metadata[
+        b"shareplan.units"])
+    assert "present value" in units["objective_gbp"] and "FTE" in units["frontline_north_fte"]
+    assert units["run_s"].startswith("seconds")
+    ws = openpyxl.load_workbook(tmp_path / "s.xlsx")["sweep"]
+    notes = {c.value: c.comment.text for c in ws[1] if c.comment}
+    assert notes["objective_gbp"] == units["objective_gbp"]
