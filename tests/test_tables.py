@@ -196,3 +196,12 @@ def test_sweep_table_keeps_its_dtypes_and_says_its_units(tmp_path):
     ws = openpyxl.load_workbook(tmp_path / "s.xlsx")["sweep"]
     notes = {c.value: c.comment.text for c in ws[1] if c.comment}
     assert notes["objective_gbp"] == units["objective_gbp"]
+
+
+def test_sweep_to_parquet_without_pyarrow_stops_before_any_run(tmp_path, monkeypatch):
+    monkeypatch.setitem(sys.modules, "pyarrow", None)
+    result = run_cli("sweep", "tiny-two-forces", "--vary", "discount_rate=0,0.035", "--out",
+                     tmp_path / "s.parquet", "--workers", "1", "--quiet")
+    assert result.exit_code == 2, result.output
+    assert "pip install 'shareplan[parquet]'" in result.output
+    assert not list(tmp_path.iterdir())  # no journal, no table: nothing ran
