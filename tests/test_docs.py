@@ -179,3 +179,18 @@ def test_instances_doc_quotes_the_printed_explanation():
     result = run_cli("tiny-infeasible", "--shadow-budget", "0")
     assert result.exit_code == 3
     assert quoted in " ".join(result.output.split())
+
+
+def test_readme_lists_the_options_and_backends_solve_has():
+    from shareplan.solver.backends import REGISTRY
+
+    text = " ".join(_text(ROOT / "README.md").split())
+    para = text[text.index("Options of `solve INSTANCE`:"):]
+    para = para[:para.index(". ")]
+    listed = set(re.findall(r"`(--[a-z-]+)", para))
+    run = cli.commands["run"]
+    options = {o for p in run.params if isinstance(p, click.Option) for o in p.opts
+               if o.startswith("--")} - {"--help"}
+    assert listed == options
+    backends = re.search(r"`--backend ([\w|-]+)`", para).group(1).split("|")
+    assert backends == list(REGISTRY)
