@@ -194,3 +194,17 @@ def test_readme_lists_the_options_and_backends_solve_has():
     assert listed == options
     backends = re.search(r"`--backend ([\w|-]+)`", para).group(1).split("|")
     assert backends == list(REGISTRY)
+
+
+def test_model_page_lists_every_checker_rule():
+    """docs/model.md section 10 names each rule the checker reports, and no other."""
+    page = _text(ROOT / "docs" / "model.md")
+    section = page[page.index("## 10."):page.index("## 11.")]
+    documented = {name for row in re.findall(r"^\| (.+?) \|", section, re.M)
+                  for name in re.findall(r"`([a-z_]+)`", row)}
+    source = "\n".join(_text(p) for p in sorted((ROOT / "shareplan").rglob("*.py")))
+    emitted = set(re.findall(r'out\.add\("([a-z_]+)"', _text(ROOT / "shareplan" / "solver"
+                                                              / "checker.py")))
+    assert emitted, "the checker's rules are found"
+    assert emitted <= documented, emitted - documented
+    assert [n for n in documented if f'"{n}"' not in source] == []
