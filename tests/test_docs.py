@@ -208,3 +208,24 @@ def test_model_page_lists_every_checker_rule():
     assert emitted, "the checker's rules are found"
     assert emitted <= documented, emitted - documented
     assert [n for n in documented if f'"{n}"' not in source] == []
+
+
+def test_model_page_worked_example_is_what_the_tool_finds():
+    import json
+
+    from helpers import approx, force, solve
+
+    page = _text(ROOT / "docs" / "model.md")
+    section = page[page.index("## 13."):]
+    table = dict(re.findall(r"^\| ([a-z -]+?) \| ([\d,.]+) \|$", section, re.M))
+    value = {k: float(v.replace(",", "")) for k, v in table.items()}
+    plan = solve(json.loads(_text(ROOT / "instances" / "tiny-two-forces.json")))
+    north, south = force(plan, "north"), force(plan, "south")
+    assert plan.objective == approx(value.pop("objective"))
+    assert north.baseline_gbp == approx(value.pop("baseline north"))
+    assert north.savings_gbp == approx(value.pop("savings north"))
+    assert south.savings_gbp == approx(value.pop("savings south"))
+    assert north.one_off_gbp == approx(value.pop("one-offs north"))
+    assert north.frontline_fte == approx(value.pop("frontline north"))
+    assert value == {}  # every figure of the table was compared
+    assert [(u.function, u.site) for u in plan.units] == [("finance", "north_hq")]
