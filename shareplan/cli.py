@@ -50,7 +50,8 @@ def cli():
 @solver_options
 @click.option("--out", type=click.Path(dir_okay=False), help="Write the plan JSON here.")
 @click.option("--csv", "csv_dir", type=click.Path(file_okay=False),
-              help="Write units.csv, forces.csv and the briefing tables into this directory.")
+              help="Write the plan's tables (units.csv, forces.csv, yearly.csv, unit_years.csv) "
+                   "and the briefing tables into this directory.")
 @click.option("--xlsx", "xlsx_path", type=click.Path(dir_okay=False),
               help="Write the plan as a workbook (summary, forces, units, functions, ...).")
 @click.option("--json", "as_json", is_flag=True, help="Print the plan JSON on stdout.")

@@ -123,11 +123,15 @@ def test_parquet_without_pyarrow_names_the_extra(monkeypatch):
     assert "pip install 'shareplan[parquet]'" in str(err.value)
 
 
-def test_solve_csv_folder_has_every_plan_table(tmp_path):
+def test_solve_csv_folder_has_every_plan_table(plans, tmp_path):
     out = tmp_path / "tables"
     result = run_cli(ROOT / "instances" / "tiny-two-forces.json", "--csv", out, "--quiet")
     assert result.exit_code == 0, result.output
-    for name in ("units", "forces", "yearly", "unit_years"):
+    names = [t.name for t in plans["cbc"].tables()]
+    assert names == ["units", "forces", "yearly", "unit_years"]
+    helped = " ".join(run_cli("run", "--help").output.split())
+    assert all(f"{name}.csv" in helped for name in names)  # the help names them all
+    for name in names:
         with open(out / f"{name}.csv", newline="", encoding="utf-8") as fh:
             header = next(csv.reader(fh))
         assert header[:2] == {"units": ["function", "site"], "forces": ["force", "name"],
