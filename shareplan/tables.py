@@ -47,10 +47,6 @@ class Table:
         """One dict per row, keyed by column name."""
         return [dict(zip(self.header, r)) for r in self.rows]
 
-    def column(self, name: str) -> list:
-        j = self.header.index(name)
-        return [r[j] for r in self.rows]
-
     def to_frame(self):
         """The table as a pandas DataFrame (columns in order)."""
         import pandas as pd
