@@ -20,15 +20,13 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+from shareplan.models.load import instance_from_data
+from shareplan.solver.core import SolveOptions
+from shareplan.solver.run import solve_instance
 
-from shareplan.models.load import instance_from_data  # noqa: E402
-from shareplan.solver.core import SolveOptions  # noqa: E402
-from shareplan.solver.run import solve_instance  # noqa: E402
+ROOT = Path(__file__).resolve().parents[1]
 
 S_2016 = "hertscommissioner.org 2016-01 (tri-force progress)"
 S_2015 = "hertscommissioner.org 2015-07 (public contact)"

@@ -13,22 +13,20 @@ from __future__ import annotations
 
 import argparse
 import statistics
-import sys
 import time
 from pathlib import Path
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+from shareplan.convert import orlib_to_instance
+from shareplan.generate import generate_instance
+from shareplan.models.load import instance_from_data, load_instance
+from shareplan.models.network import build_network
+from shareplan.solver.backends.highs import import_highspy, to_highs
+from shareplan.solver.backends.ortools_mb import to_model_builder
+from shareplan.solver.formulation import build_formulation
 
-from shareplan.convert import orlib_to_instance  # noqa: E402
-from shareplan.generate import generate_instance  # noqa: E402
-from shareplan.models.load import instance_from_data, load_instance  # noqa: E402
-from shareplan.models.network import build_network  # noqa: E402
-from shareplan.solver.backends.highs import import_highspy, to_highs  # noqa: E402
-from shareplan.solver.backends.ortools_mb import to_model_builder  # noqa: E402
-from shareplan.solver.formulation import build_formulation  # noqa: E402
+ROOT = Path(__file__).resolve().parents[1]
 
 ORLIB = Path(__file__).resolve().parent / "data" / "orlib"
 

@@ -4,7 +4,7 @@ every plan.
     python bench/crosscheck.py --n 200
     python bench/crosscheck.py --n 1000 --seed 5000 --backends cbc,highs
 
-Instances come from ``tests/randinst.random_instance(random.Random(seed))``: 2-5
+Instances come from ``shareplan/testing/randinst.random_instance(random.Random(seed))``: 2-5
 forces, 1-3 shareable functions, 1-4 sites, with a random mix of allocation rules
 (demand, equal, key), objectives (min_cost, max_frontline, max_min_savings_ratio),
 savings targets, aggregate targets, frontline floors, unit and host capacities,
@@ -49,17 +49,13 @@ import random
 import sys
 import time
 import traceback
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
-
-from randinst import random_instance  # noqa: E402
-
-from shareplan.analysis import optima_disagree  # noqa: E402
-from shareplan.models.load import InstanceError, instance_from_data, parse_json_text  # noqa: E402
+from shareplan.analysis import optima_disagree
+from shareplan.models.load import InstanceError, instance_from_data, parse_json_text
 from shareplan.solver.backends import backends_with
-from shareplan.solver.core import BackendError, SolveOptions  # noqa: E402
-from shareplan.solver.run import solve_instance  # noqa: E402
+from shareplan.solver.core import BackendError, SolveOptions
+from shareplan.solver.run import solve_instance
+from shareplan.testing.randinst import random_instance
 
 try:
     from shareplan.solver.checker import check_plan

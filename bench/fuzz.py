@@ -3,7 +3,7 @@
     python bench/fuzz.py --cases 10000 --backends cbc,ortools,highs
     python bench/fuzz.py --cases 10000 --backends cbc,ortools --no-extended
 
-Each case is ``tests/randinst.malformed_case(seed)`` (the generator of
+Each case is ``shareplan/testing/randinst.malformed_case(seed)`` (the generator of
 ``tests/test_fuzz.py``): a random valid instance, 0-4 structural mutations
 (wrong types, NaN/Infinity as bare tokens, negatives, odd strings and unicode,
 missing/extra keys, duplicate and dangling ids, empty lists, deep nesting) and
@@ -29,11 +29,8 @@ import re
 import sys
 import tempfile
 import time
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
-
-from randinst import malformed_case, run_cli_case  # noqa: E402
+from shareplan.testing.randinst import malformed_case, run_cli_case
 
 
 def _numbers(obj):

@@ -9,8 +9,8 @@ Each case starts from an empty coalition cache and solves its plan first (not ti
 Columns: forces; groups (independent games) and the largest; coalition values solved;
 wall s = the whole analysis (coalition solves on 2 local workers, the LPs, the checks,
 the separation MIPs); then per case the least-core value and, for the large group,
-the separation MIPs, the Shapley interval and the nucleolus rounds. Targets (SPEC/issue
-10): BCH exact under 2 s; the 43-force distance-rule instance's least core and sampled
+the separation MIPs, the Shapley interval and the nucleolus rounds. Targets (docs/benchmarks.md,
+issue 10): BCH exact under 2 s; the 43-force distance-rule instance's least core and sampled
 Shapley within 10 minutes on 2 cores.
 
 The distance-rule instance is ``generate_instance(forces=43, functions=3, seed=0,

@@ -8,9 +8,10 @@ The 100 scenarios are a 10 x 10 grid: Hertfordshire's savings target from £10m 
 £32.5m times the discount rate from 0 to 5%. Each configuration starts from an empty
 journal. Columns: wall s = the sweep from start to table written (validation of every
 scenario, worker start, runs, journal, table); sum of run s = the scenarios' own times
-(load, build, solve, measured inside the workers); ratio = wall / sum of run (SPEC 9:
-at most 0.6 on 2 cores, and 100 scenarios in at most 30 s). The `cli` row is the whole
-`python -m shareplan.sweep` process, interpreter start-up and imports included.
+(load, build, solve, measured inside the workers); ratio = wall / sum of run (targets
+in docs/benchmarks.md: at most 0.6 on 2 cores, and 100 scenarios in at most 30 s). The
+`cli` row is the whole `python -m shareplan.sweep` process, interpreter start-up and
+imports included.
 """
 
 from __future__ import annotations

@@ -51,7 +51,8 @@ def cli():
 @solver_options
 @click.option("--out", type=click.Path(dir_okay=False), help="Write the plan JSON here.")
 @click.option("--csv", "csv_dir", type=click.Path(file_okay=False),
-              help="Write units.csv, forces.csv and the briefing tables into this directory.")
+              help="Write the plan's tables (units.csv, forces.csv, yearly.csv, unit_years.csv) "
+                   "and the briefing tables into this directory.")
 @click.option("--xlsx", "xlsx_path", type=click.Path(dir_okay=False),
               help="Write the plan as a workbook (summary, forces, units, functions, ...).")
 @click.option("--json", "as_json", is_flag=True, help="Print the plan JSON on stdout.")
@@ -224,11 +225,9 @@ def check_cmd(instance, plan_file, as_json, allow_other_instance):
 @guarded
 def compare_cmd(instance, backends, time_limit, gap, threads, seed, as_json, xlsx_path):
     """Solve INSTANCE on several backends; exit 5 when proven optima disagree."""
-    from .analysis import diff_plans, optima_disagree, provenance
+    from .analyses.compare import compare_backends
     from .models.load import load_instance
     from .solver.backends import REGISTRY
-    from .solver.core import BackendError
-    from .solver.run import solve_instance
 
     names = [b.strip() for b in backends.split(",") if b.strip()]
     unknown = [b for b in names if b not in REGISTRY]
@@ -236,36 +235,19 @@ def compare_cmd(instance, backends, time_limit, gap, threads, seed, as_json, xls
         raise click.BadParameter(f"unknown backend(s) {unknown}; choose from "
                                  f"{', '.join(REGISTRY)}", param_hint="--backends")
     inst, digest = load_instance(_bundled(instance))
-    options = make_options(time_limit, gap, threads, seed, False)
-    plans = []
-    for name in names:
-        try:
-            plans.append(solve_instance(inst, name, options, digest=digest).to_dict())
-        except BackendError as exc:
-            plans.append({"backend": name, "status": "error", "message": str(exc),
-                          "objective": None, "bound": None, "gap": None, "times": {},
-                          "solver": {}, "units": [], "forces": []})
-    disagreements = optima_disagree(plans, gap)
-    solved = [p for p in plans if p["status"] in ("optimal", "feasible")]
-    base = solved[0] if solved else plans[0]
-    diffs = {p["backend"]: diff_plans(base, p).changes for p in solved if p is not base}
+    result = compare_backends(inst, names, make_options(time_limit, gap, threads, seed, False),
+                              digest)
     if xlsx_path:
-        from .formats.tables import write_comparison
+        from .formats.tables import write_workbook
 
-        write_comparison(plans, base["backend"], diffs, xlsx_path)
+        write_workbook(result.tables(), xlsx_path)
     if as_json:
-        click.echo(json.dumps({"instance": inst.name, "instance_sha256": digest,
-                               "runs": [{**provenance(p), "bound": p.get("bound"),
-                                         "gap": p.get("gap"), "message": p.get("message", "")}
-                                        for p in plans],
-                               "plan_differences": {"reference": base["backend"], **diffs},
-                               "disagreements": [{"a": a, "b": b, "difference": d}
-                                                 for a, b, d in disagreements]}, indent=2))
+        click.echo(json.dumps(result.to_dict(), indent=2))
     else:
         from .report import print_comparison
 
-        print_comparison(inst.name, plans, base["backend"], diffs, disagreements)
-    sys.exit(EXIT_CHECK if disagreements else EXIT_OK)
+        print_comparison(result)
+    sys.exit(EXIT_CHECK if result.disagreements else EXIT_OK)
 
 
 @cli.command("diff")

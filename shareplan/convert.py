@@ -1,7 +1,7 @@
 """Facility-location benchmark files -> shareplan instances (plain JSON-ready dicts).
 
 The classic capacitated facility-location problem is a special case of the sharing
-model (SPEC section 3): one shareable function ``supply``; every customer is a force
+model (docs/model.md): one shareable function ``supply``; every customer is a force
 that must be served (``standalone_allowed`` false, ``standalone_cost_gbp`` 0) with its
 demand; every warehouse is a site without an owner, hosting a unit with its own
 fixed cost and capacity; ``arc_cost_gbp[c][w]`` is the cost of serving the customer's

@@ -7,16 +7,21 @@ import os
 import sys
 import textwrap
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from rich.console import Console
 from rich.table import Table
 
-from .io import atomic_write_files, csv_bytes
+from .formats.tables import write_tables
 from .reports.briefing import Briefing
 from .reports.briefing import Table as BriefTable
 from .solver.plan import Plan
+from .tables import Column
+from .tables import Table as DataTable
 from .text import money as text_money
-from .text import year_label
+
+if TYPE_CHECKING:
+    from .analyses.compare import Comparison
 
 
 class _Console(Console):
@@ -235,87 +240,61 @@ def _stacked(t: BriefTable, cells: list[list[str]], width: int) -> list[str]:
     return out
 
 
-def briefing_csv_files(b: Briefing, directory: Path) -> dict[Path, bytes]:
-    """briefing_<table>.csv per briefing table (figures in raw units: GBP, FTE, years) and
-    briefing_columns.csv naming the unit of every column (money says whether discounted)."""
-    files, units = {}, []
+def briefing_tables(b: Briefing) -> list[DataTable]:
+    """briefing_<table> per briefing table (figures in raw units: GBP, FTE, years) and
+    briefing_columns naming the unit of every column (money says whether discounted)."""
+    tables, units = [], []
     for t in [b.summary, *b.tables] + ([b.solver] if b.solver else []):
         keys = [c.key for c in t.columns]
-        keys += list(dict.fromkeys(k for r in t.rows for k in r if k not in keys))
-        files[directory / f"briefing_{t.name}.csv"] = csv_bytes(
-            keys, [[r.get(k) for k in keys] for r in t.rows])
+        extra = list(dict.fromkeys(k for r in t.rows for k in r if k not in keys))
+        cols = [Column(c.key, c.unit or "") for c in t.columns] + [Column(k) for k in extra]
+        tables.append(DataTable(f"briefing_{t.name}", cols,
+                            [[r.get(c.name) for c in cols] for r in t.rows]))
         units += [[t.name, c.key, c.label, c.unit] for c in t.columns]
-    files[directory / "briefing_columns.csv"] = csv_bytes(["table", "column", "label", "unit"],
-                                                          units)
-    return files
-
-
-def plan_csv_files(plan: Plan, directory: Path) -> dict[Path, bytes]:
-    """units.csv (one row per member of each unit), forces.csv and yearly.csv (each
-    force's cash savings year by year)."""
-    return {
-        directory / "units.csv": csv_bytes(
-            ["function", "site", "existing", "force", "fraction", "member_annual_gbp",
-             "member_one_off_gbp", "unit_annual_cost_gbp", "unit_one_off_cost_gbp"],
-            [[u.function, u.site, u.existing, m.force, m.fraction, m.annual_gbp,
-              m.one_off_gbp, u.annual_cost_gbp, u.one_off_cost_gbp]
-             for u in plan.units for m in u.members]),
-        directory / "forces.csv": csv_bytes(
-            ["force", "name", "baseline_gbp", "plan_gbp", "savings_gbp", "target_gbp",
-             "one_off_gbp", "frontline_fte", "floor_fte"],
-            [[f.force, f.name, f.baseline_gbp, f.plan_gbp, f.savings_gbp, f.target_gbp,
-              f.one_off_gbp, f.frontline_fte, f.floor_fte] for f in plan.forces]),
-        directory / "yearly.csv": csv_bytes(
-            ["force", "year", "label", "savings_gbp_cash"],
-            [[f.force, k + 1, year_label(plan.first_financial_year, k + 1), v]
-             for f in plan.forces for k, v in enumerate(f.yearly_savings_gbp)]),
-    }
+    tables.append(DataTable("briefing_columns", [Column("table"), Column("column"),
+                                                 Column("label"), Column("unit")], units))
+    return tables
 
 
 def write_csv(plan: Plan, directory: str | Path, briefing: Briefing | None = None
               ) -> list[Path]:
-    """The plan's CSV folder (plan_csv_files, and briefing_csv_files when a briefing is
-    given), every file written before any replaces its old one (a full disk leaves all
-    of them old)."""
+    """The plan's CSV folder: one file per table of the plan (units.csv, forces.csv,
+    yearly.csv, unit_years.csv: see :meth:`Plan.tables`) and, when a briefing is given,
+    per briefing table; every file written before any replaces its old one (a full disk
+    leaves all of them old)."""
     directory = Path(directory)
-    files = plan_csv_files(plan, directory)
-    if briefing is not None:
-        files |= briefing_csv_files(briefing, directory)
-    atomic_write_files(files)
-    return list(files)
+    tables = plan.tables() + (briefing_tables(briefing) if briefing is not None else [])
+    return write_tables({directory / f"{t.name}.csv": t for t in tables})
 
 
-def print_comparison(name: str, plans: list[dict], reference: str, diffs: dict,
-                     disagreements: list, console: Console | None = None) -> None:
+def print_comparison(c: Comparison, console: Console | None = None) -> None:
     """One row per backend: status, objective, bound, gap, times; then plan differences."""
     con = console or make_console()
-    table = Table(title=f"{name}: backends side by side", title_justify="left")
+    table = Table(title=f"{c.instance_name}: backends side by side", title_justify="left")
     for col in ("backend", "solver", "status", "objective", "bound", "gap", "build s",
                 "solve s"):
         table.add_column(col, justify="left" if col in ("backend", "solver", "status")
                          else "right")
-    for p in plans:
-        t = p.get("times") or {}
-        solver = p.get("solver") or {}
-        gap = "-" if p.get("gap") is None else f"{p['gap']:.1e}"
-        table.add_row(p["backend"], solver.get("name", ""),
-                      p["status"], money(p.get("objective")), money(p.get("bound")), gap,
-                      f"{t.get('build_s', 0):.3f}", f"{t.get('solve_s', 0):.3f}")
+    for p in c.plans:
+        gap = "-" if p.gap is None else f"{p.gap:.1e}"
+        table.add_row(p.backend, p.solver.get("name", ""), p.status.value, money(p.objective),
+                      money(p.bound), gap, f"{p.times.get('build_s', 0):.3f}",
+                      f"{p.times.get('solve_s', 0):.3f}")
     con.print(table)
-    for p in plans:
-        if p.get("message"):
-            con.print(f"{p['backend']}: {p['message']}")
-    for backend, changes in diffs.items():
+    for p in c.plans:
+        if p.message:
+            con.print(f"{p.backend}: {p.message}")
+    for backend, changes in c.diffs.items():
         if changes:
-            con.print(f"plan of {backend} differs from {reference}'s:")
+            con.print(f"plan of {backend} differs from {c.reference}'s:")
             for line in changes:
                 con.print(f"  - {line}")
         else:
-            con.print(f"plan of {backend}: same units as {reference}'s")
-    for a, b, d in disagreements:
+            con.print(f"plan of {backend}: same units as {c.reference}'s")
+    for a, b, d in c.disagreements:
         con.print(f"[bold red]DISAGREE[/bold red]: {a} and {b} both claim optimal, "
                   f"objectives differ by {money(d)}")
-    if not disagreements:
+    if not c.disagreements:
         con.print("proven optima agree within tolerance")
 
 

@@ -1,4 +1,4 @@
-"""Atomic outputs (SPEC section 6): a killed run leaves the old file or the new one.
+"""Atomic outputs (docs/model.md section 11): a killed run leaves the old file or the new one.
 
 Real processes are killed with SIGKILL at random moments (no cleanup handler
 runs): ``solve INSTANCE --out plan.json --csv DIR`` over existing files, and a

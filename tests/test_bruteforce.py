@@ -1,6 +1,6 @@
 """Brute force against the solvers on small seeded random instances.
 
-An independent enumerator, written from SPEC section 3 with plain scalar code
+An independent enumerator, written from docs/model.md sections 3 to 5 with plain scalar code
 on the instance dict (it imports nothing from shareplan): for each shareable
 function, every assignment of each force to 'standalone' or a host site; keep the
 assignments that respect the per-function rules (assignment, host membership,
@@ -660,7 +660,7 @@ def test_mccormick_allocation_matches_enumeration(monkeypatch):
     """The McCormick form of the exact allocation (forced) against the enumerator.
 
     By default small functions write the allocation over enumerated member sets; both
-    representations must give the same optimum on every instance (SPEC 3, notes).
+    representations must give the same optimum on every instance (docs/model.md section 5.11).
     """
     monkeypatch.setattr(formulation, "MAX_ENUMERATED_SETS", -1)
     checked, failures = 0, []

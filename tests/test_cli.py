@@ -1,6 +1,6 @@
 """The ``solve`` command line: CliRunner for the commands, once as a real process.
 
-Exit codes (SPEC section 5): 0 a plan, 2 bad usage or invalid instance, 3 proven
+Exit codes (docs/model.md section 11): 0 a plan, 2 bad usage or invalid instance, 3 proven
 infeasible, 5 check violations, 1 internal error. Bad input never gives a traceback.
 """
 

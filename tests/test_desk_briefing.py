@@ -20,7 +20,6 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 from helpers import BACKENDS, approx, two_forces
-from randinst import random_instance
 
 from shareplan.cli import cli
 from shareplan.models.load import instance_from_data, load_instance
@@ -28,6 +27,7 @@ from shareplan.report import briefing_lines, format_value
 from shareplan.reports.briefing import make_briefing, measure_shadow_costs
 from shareplan.solver.core import SolveOptions
 from shareplan.solver.run import solve_instance
+from shareplan.testing.randinst import random_instance
 
 ROOT = Path(__file__).resolve().parents[1]
 TINY = ROOT / "instances" / "tiny-two-forces.json"

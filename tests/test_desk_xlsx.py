@@ -16,10 +16,10 @@ import pandas as pd
 import pytest
 from helpers import approx, two_forces
 from helpers import run_cli as run
-from randinst import random_instance
 
 from shareplan.formats.instance_xlsx import write_instance_workbook
 from shareplan.models.load import InstanceError, instance_from_data, load_instance
+from shareplan.testing.randinst import random_instance
 
 ROOT = Path(__file__).resolve().parents[1]
 BUNDLED = sorted((ROOT / "instances").glob("*.json"))

@@ -1,5 +1,5 @@
 """Exit codes mean one thing: a reader that goes away (`solve ... | head`) never changes the
-exit code of any command (SPEC section 5; issue 14 part 5). Each command runs as a real
+exit code of any command (docs/model.md section 11; issue 14 part 5). Each command runs as a real
 process whose stdout pipe is closed before it writes, so its first write breaks the pipe.
 """
 

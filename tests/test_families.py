@@ -271,7 +271,7 @@ def test_family_rows_present(case):
 
 
 def test_allocation_rows_present():
-    """Either representation of the exact allocation (SPEC 3, formulation notes).
+    """Either representation of the exact allocation (docs/model.md section 5.11).
 
     Enumerated member sets: one x = sum lambda row per arc at a host with a charge (4) and
     one y = sum lambda row per host (2); McCormick: z <= P x, z <= p, z >= p - P (1 - x)

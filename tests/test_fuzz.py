@@ -1,4 +1,5 @@
-"""Fuzzed inputs: every malformed file ends in exit 0, 2, 3 or 4 with a message (SPEC 5).
+"""Fuzzed inputs: every malformed file ends in exit 0, 2, 3 or 4 with a message
+(docs/model.md section 11).
 
 Never a traceback, an escaped exception, a hang or exit 1. Cases start from a
 random valid instance (``randinst.random_instance``) and are broken by
@@ -29,10 +30,10 @@ from click.testing import CliRunner
 from helpers import BACKENDS, n_forces, two_forces
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from randinst import malformed_case, random_instance, run_cli_case, value_paths
 
 from shareplan.cli import cli
 from shareplan.solver.backends import backends_with
+from shareplan.testing.randinst import malformed_case, random_instance, run_cli_case, value_paths
 
 CASE_SECONDS = 60.0  # a case slower than this counts as a hang
 

@@ -1,4 +1,4 @@
-"""Honest limits (SPEC section 6): a run cut short is never called optimal.
+"""Honest limits (docs/model.md section 11): a run cut short is never called optimal.
 
 A capacitated facility-location instance in the style of OR-Library (sites
 without owners, one single-source function that must be shared, explicit

@@ -21,7 +21,6 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 from helpers import n_forces, two_forces
-from randinst import random_instance
 
 from shareplan.analyses import game
 from shareplan.analyses.shares import Separation, Solver, analyse, make_groups
@@ -30,6 +29,7 @@ from shareplan.cli import cli
 from shareplan.models.load import instance_from_data, load_instance
 from shareplan.solver.core import SolveOptions
 from shareplan.solver.run import solve_instance
+from shareplan.testing.randinst import random_instance
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -16,7 +16,6 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 from helpers import approx
-from randinst import random_instance
 
 from shareplan.models.load import instance_from_data
 from shareplan.models.network import build_network
@@ -28,6 +27,7 @@ from shareplan.solver.core import BackendResult, SolveOptions, SolverFault, Stat
 from shareplan.solver.formulation import build_formulation
 from shareplan.solver.lp import LinearProgram
 from shareplan.solver.run import solve_instance
+from shareplan.testing.randinst import random_instance
 
 # every backend that takes continuous columns, each engine through each of its wrappers
 BACKENDS = backends_with(continuous_columns=True)
@@ -165,7 +165,7 @@ def test_the_reduction_reports_its_lagrangian_bound():
     assert reduce._full_bound(None, 100.0, None) is None
 
 
-# seeds of tests/randinst.py where the forced reduction went wrong: HiGHS handed back its
+# seeds of shareplan.testing.randinst where the forced reduction went wrong: HiGHS handed back its
 # start (33: 1.2% dearer than the optimum; 296: 5.4%); CBC raised on a start below a bound
 # the fixing had opened (12, 96) or was given a programme whose must-assign row was empty
 # (89: a plan breaking assignment(fleet, F0_hert))
@@ -223,12 +223,10 @@ def test_ortools_highs_takes_no_mip_start():
     import subprocess
     import sys
     import textwrap
-    from pathlib import Path
 
     script = textwrap.dedent("""
-        import random, sys
-        sys.path.insert(0, sys.argv[1])
-        from randinst import random_instance
+        import random
+        from shareplan.testing.randinst import random_instance
         from shareplan.models.load import instance_from_data
         from shareplan.solver import reduce
         from shareplan.solver.run import solve_instance
@@ -237,7 +235,7 @@ def test_ortools_highs_takes_no_mip_start():
                               "ortools-highs")
         print(plan.status.value, "Lagrangian" in plan.message)
     """)
-    proc = subprocess.run([sys.executable, "-c", script, str(Path(__file__).parent)],
+    proc = subprocess.run([sys.executable, "-c", script],
                           capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, (proc.returncode, proc.stderr[-500:])
     assert proc.stdout.split()[-2:] == ["optimal", "True"]
@@ -245,7 +243,7 @@ def test_ortools_highs_takes_no_mip_start():
 
 def _one_column(ub: float, cost: float) -> LinearProgram:
     """min cost * c + 10, c in {0, ..., ub}, one row 0 * c <= 1 (an explicit zero): the
-    shape of a restricted programme from the reduction (seed 32 of tests/randinst.py)."""
+    shape of a restricted programme from the reduction (seed 32 of testing.randinst)."""
     A = sp.csr_matrix((np.array([0.0]), np.array([0]), np.array([0, 1])), shape=(1, 1))
     return LinearProgram(np.zeros(1), np.array([ub]), np.ones(1, bool), np.array([cost]),
                          10.0, False, A, np.array([-np.inf]), np.array([1.0]), [], [])

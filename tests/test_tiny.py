@@ -1,6 +1,6 @@
 """Tiny instances whose optimum is worked out by hand, on every backend.
 
-Notation (SPEC section 3): alpha = sum_{k=1..Y} (1+r)^-k; a force alone pays
+Notation (docs/model.md section 3): alpha = sum_{k=1..Y} (1+r)^-k; a force alone pays
 alpha c_si; in a unit at h it pays alpha (v_s d_si + a_sih) + t_si plus its share
 k_i / sum_j k_j of alpha F_sh + G_sh. One-offs (G, t) are not discounted. The
 objective is the total horizon cost of all forces, local functions included.

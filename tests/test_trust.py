@@ -1,4 +1,4 @@
-"""Trust (SPEC section 6): compare, diff, infeasibility explained, provenance.
+"""Trust (docs/model.md sections 9 to 11): compare, diff, infeasibility explained, provenance.
 
 - ``solve compare``: side by side, ``--json``, exit 5 only when *proven* optima
   disagree beyond tolerance (forced here by tampering with one backend's result).

@@ -15,8 +15,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "bench")]
 
-OUT = sys.argv[1] if len(sys.argv) > 1 else str(ROOT / "instances" / "bch-2013.json")
-P = dict(a.split("=") for a in sys.argv[2:])  # overrides
+OUT = str(ROOT / "instances" / "bch-2013.json")
+P: dict[str, str] = {}  # name=value overrides from the command line (see main)
 
 # ---------------------------------------------------------------- sources
 S_BEDS_BUDGET = "https://eatonbray.com/news/2013/05/guest-post-from-olly-martins-police-crime-commissi"
@@ -622,11 +622,27 @@ def calibrate(rates, rounds=4):
     return rates
 
 
-if __name__ == "__main__":
+def main(argv=None) -> int:
+    """Build, validate with the package's loader (every load-time rule), write atomically."""
+    from shareplan.io import atomic_write_text
+    from shareplan.models.load import InstanceError, instance_from_data, parse_json_text
+
+    args = sys.argv[1:] if argv is None else list(argv)
+    out = args[0] if args and "=" not in args[0] else OUT
+    P.update(a.split("=", 1) for a in args if "=" in a)
     rates = calibrate(initial_rates()) if "nocal" not in P else initial_rates()
     inst, grant_frac = build(rates)
-    with open(OUT, "w", encoding="utf-8") as fh:
-        json.dump(inst, fh, indent=2, ensure_ascii=False)
-        fh.write("\n")
-    print("wrote", OUT, "alpha", round(ALPHA, 4), "grant_frac", round(grant_frac, 4),
+    text = json.dumps(inst, indent=2, ensure_ascii=False) + "\n"
+    try:
+        instance_from_data(parse_json_text(text, out), out)
+    except InstanceError as exc:
+        print(f"not written: {out} would not load:\n{exc}", file=sys.stderr)
+        return 2
+    atomic_write_text(out, text)
+    print("wrote", out, "alpha", round(ALPHA, 4), "grant_frac", round(grant_frac, 4),
           "rates", rates, file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

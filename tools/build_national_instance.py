@@ -91,7 +91,8 @@ def slug(name: str) -> str:
     return s
 
 
-def main(out: str) -> None:
+def build() -> dict:
+    """The national instance as a dict (MAX_KM sets the distance rule, if any)."""
     with open(DATA / "forces43_workforce_hq_budget.csv", encoding="utf-8") as fh:
         rows = list(csv.DictReader(fh))
     assert len(rows) == 43, len(rows)
@@ -247,14 +248,34 @@ def main(out: str) -> None:
             "data files: data/police/forces43_workforce_hq_budget.csv, function_shares.csv",
         ],
     }
-    Path(out).write_text(json.dumps(inst, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+    return inst
 
 
-if __name__ == "__main__":
-    args = sys.argv[1:]
+def main(argv=None) -> int:
+    """Build, validate with the package's loader (every load-time rule), write atomically.
+
+    python tools/build_national_instance.py [OUT.json] [--max-km KM]"""
+    global MAX_KM
+    from shareplan.io import atomic_write_text
+    from shareplan.models.load import InstanceError, instance_from_data, parse_json_text
+
+    args = sys.argv[1:] if argv is None else list(argv)
     if "--max-km" in args:
         k = args.index("--max-km")
         MAX_KM = float(args[k + 1])
         del args[k:k + 2]
-    main(args[0] if args else str(Path(__file__).resolve().parents[1] / "instances"
-                                  / "england-wales-43.json"))
+    out = args[0] if args else str(Path(__file__).resolve().parents[1] / "instances"
+                                   / "england-wales-43.json")
+    text = json.dumps(build(), indent=1, ensure_ascii=False) + "\n"
+    try:
+        instance_from_data(parse_json_text(text, out), out)
+    except InstanceError as exc:
+        print(f"not written: {out} would not load:\n{exc}", file=sys.stderr)
+        return 2
+    atomic_write_text(out, text)
+    print(f"wrote {out}", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

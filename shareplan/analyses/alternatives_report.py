@@ -8,8 +8,11 @@ from rich import box
 from rich.console import Console
 from rich.table import Table
 
-from ..io import atomic_write_csv, atomic_write_json
+from ..formats.tables import write_tables
+from ..io import atomic_write_json
 from ..report import fte, make_console, money
+from ..tables import Column
+from ..tables import Table as DataTable
 from .alternatives import (
     COMPLETE,
     REACHED_N,
@@ -135,27 +138,35 @@ def print_alternatives(r: AlternativesResult, n: int, console: Console | None = 
               f"total {t.get('total_s', 0):.2f} s")
 
 
+def tables(r: AlternativesResult) -> list[DataTable]:
+    """alternatives (one row per plan and force), decisions (per function and force) and
+    changes (what differs from the least-cost plan)."""
+    money = (f"GBP over the {r.horizon_years}-year horizon, present value at the instance's "
+             "discount rate")
+    plans = DataTable("alternatives", [
+        Column("rank", "0 = the least-cost plan"), Column("total_cost_gbp", money),
+        Column("extra_gbp", money), Column("force"), Column("plan_gbp", money),
+        Column("extra_force_gbp", money), Column("savings_gbp", money),
+        Column("target_gbp", money), Column("frontline_fte", "frontline officers, FTE"),
+        Column("floor_fte", "frontline officers, FTE"),
+        Column("decisions_changed", "unit decisions that differ from the least-cost "
+                                    "plan's"), Column("note")],
+        [[a.rank, a.plan.objective, round(a.extra_gbp, 2), f.force, f.plan_gbp,
+          round(a.extra_by_force[f.force], 2), f.savings_gbp, f.target_gbp, f.frontline_fte,
+          f.floor_fte, a.distance, a.note] for a in r.alternatives for f in a.plan.forces])
+    decisions = DataTable("decisions", [
+        Column("function"), Column("function_firm"), Column("force"), Column("force_firm"),
+        Column("choice"), Column("plans", "ranks of the plans that make this choice")],
+        [[s.function, s.firm, f["force"], f["firm"], choice, " ".join(map(str, ranks))]
+         for s in r.summary for f in s.forces for choice, ranks in f["choices"].items()])
+    changes = DataTable("changes", [Column("rank"), Column("change")],
+                    [[a.rank, line] for a in r.alternatives for line in a.changes])
+    return [plans, decisions, changes]
+
+
 def write_csv(r: AlternativesResult, directory: str | Path) -> list[Path]:
-    """alternatives.csv (one row per plan and force), decisions.csv (per function and force)
-    and changes.csv (what differs from the least-cost plan)."""
-    directory = Path(directory)
-    paths = [directory / name for name in ("alternatives.csv", "decisions.csv", "changes.csv")]
-    atomic_write_csv(paths[0], ["rank", "total_cost_gbp", "extra_gbp", "force", "plan_gbp",
-                                "extra_force_gbp", "savings_gbp", "target_gbp", "frontline_fte",
-                                "floor_fte", "decisions_changed", "note"],
-                     [[a.rank, a.plan.objective, round(a.extra_gbp, 2), f.force, f.plan_gbp,
-                       round(a.extra_by_force[f.force], 2), f.savings_gbp, f.target_gbp,
-                       f.frontline_fte, f.floor_fte, a.distance, a.note]
-                      for a in r.alternatives for f in a.plan.forces])
-    atomic_write_csv(paths[1], ["function", "function_firm", "force", "force_firm", "choice",
-                                "plans"],
-                     [[s.function, s.firm, f["force"], f["firm"], choice,
-                       " ".join(map(str, ranks))]
-                      for s in r.summary for f in s.forces for choice, ranks in
-                      f["choices"].items()])
-    atomic_write_csv(paths[2], ["rank", "change"],
-                     [[a.rank, line] for a in r.alternatives for line in a.changes])
-    return paths
+    """alternatives.csv, decisions.csv and changes.csv (see :func:`tables`)."""
+    return write_tables({Path(directory) / f"{t.name}.csv": t for t in tables(r)})
 
 
 def write_plans(r: AlternativesResult, directory: str | Path) -> list[Path]:

@@ -10,6 +10,7 @@ import click
 
 from ..cli_common import _bundled, _read_plan, exit_code_for, guarded, make_options, solver_options
 from ..reports.briefing import short_force_name
+from ..tables import Column, Table
 from ..text import money as money_text
 
 LABELS = {"demand": "demand rule", "equal": "equal rule", "key": "key rule",
@@ -119,10 +120,16 @@ def render(rep, width: int = 80) -> str:
     return "\n".join(lines)
 
 
-def csv_rows(rep) -> tuple[list[str], list[list]]:
-    header = ["allocation", "force", "savings_gbp", "charge_gbp", "target_gbp", "target_met",
-              "ci_half_width_gbp", "individually_rational", "in_core", "blocking_coalition",
-              "blocking_gain_gbp"]
+def shares_table(rep) -> Table:
+    """One row per allocation rule and force: its savings and charge under that rule, the
+    target check, and the rule's core checks."""
+    money = "GBP over the horizon, present value at the instance's discount rate"
+    cols = [Column("allocation"), Column("force"), Column("savings_gbp", money),
+            Column("charge_gbp", money), Column("target_gbp", money), Column("target_met"),
+            Column("ci_half_width_gbp", money + " (95% interval of a sampled Shapley value)"),
+            Column("individually_rational"), Column("in_core"),
+            Column("blocking_coalition", "forces joined by '+'"),
+            Column("blocking_gain_gbp", money)]
     rows = []
     allocs = [a for a in rep.allocations if a.savings]
     if rep.split and rep.split.get("allocation"):
@@ -133,7 +140,7 @@ def csv_rows(rep) -> tuple[list[str], list[list]]:
                          a.targets_met.get(f), (a.half_width or {}).get(f),
                          a.individually_rational, a.in_core, "+".join(a.blocking),
                          round(a.blocking_gain_gbp, 2)])
-    return header, rows
+    return Table("shares", cols, rows)
 
 
 @click.command("shares")
@@ -162,7 +169,8 @@ def shares_cmd(instance, plan_file, backend, time_limit, gap, threads, seed, log
     """Fair cost shares: each force's split under every rule (demand, equal, key,
     Shapley, nucleolus, least core), with core and target checks. PLAN_FILE: a plan
     from 'solve --out' (default: solve INSTANCE first)."""
-    from ..io import atomic_write_csv
+    from ..formats.tables import table_bytes
+    from ..io import atomic_write_bytes
     from ..models.load import InstanceError, Problem, instance_from_data, load_instance
     from ..solver.checker import check_plan
     from ..solver.run import solve_instance
@@ -197,7 +205,7 @@ def shares_cmd(instance, plan_file, backend, time_limit, gap, threads, seed, log
     rep = analyse(inst, plan, solver, max_exact=max_exact, samples=samples, seed=seed,
                   plan_source=source, plan_rule=plan_rule)
     if csv_path:
-        atomic_write_csv(csv_path, *csv_rows(rep))
+        atomic_write_bytes(csv_path, table_bytes(shares_table(rep), ".csv"))
     if as_json:
         click.echo(json.dumps(rep.to_dict(), indent=2, default=str))
     else:

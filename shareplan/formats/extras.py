@@ -7,7 +7,8 @@ import importlib
 from ..models.rules import InstanceError, Problem
 
 EXTRAS = {"xlsx": "workbooks (openpyxl, python-calamine)",
-          "report": "the HTML report (jinja2, matplotlib)"}
+          "report": "the HTML report (jinja2, matplotlib)",
+          "parquet": "Parquet tables (pyarrow)"}
 
 
 def need(module: str, extra: str):

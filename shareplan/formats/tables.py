@@ -1,11 +1,14 @@
-"""Tables to files by suffix: .csv, .parquet or .xlsx (an Excel table with number formats),
-written atomically (temporary file, fsync, rename)."""
+"""One writer of tables by suffix: .csv, .parquet or .xlsx (an Excel table with number
+formats and each column's unit as a header note), written atomically (temporary file,
+fsync, rename). Every command that writes a table comes here."""
 
 from __future__ import annotations
 
 import io
+import json
 from pathlib import Path
 
+from ..tables import Column, Table
 from .extras import need
 
 SUFFIXES = (".csv", ".parquet", ".xlsx")
@@ -50,58 +53,82 @@ def write_sheet(ws, header: list[str], rows: list[list], name: str, units: dict 
     ws.freeze_panes = "A2"
 
 
-def write_table(df, out: str | Path, sheet: str = "results") -> None:
-    """A DataFrame to ``out``, the format by its suffix."""
+def as_table(data, name: str = "results") -> Table:
+    """A :class:`Table` as it is, or a pandas DataFrame as a Table."""
+    return data if isinstance(data, Table) else Table.from_frame(name, data)
+
+
+def table_bytes(data, suffix: str, sheet: str | None = None,
+                units: dict[str, str] | None = None) -> bytes:
+    """The bytes of one table (a :class:`Table` or a DataFrame, ``units`` naming a
+    DataFrame's column units) in the format of ``suffix``: .csv, .parquet or .xlsx."""
+    from ..io import csv_bytes
+
+    suffix = suffix.lower()
+    if suffix == ".parquet":  # a DataFrame goes as it is: its dtypes are kept
+        frame = data.to_frame() if isinstance(data, Table) else data
+        return _parquet_bytes(frame, data.units if isinstance(data, Table) else units or {})
+    table = as_table(data, sheet or "results")
+    if units:
+        table = Table(table.name, [Column(c.name, units.get(c.name, c.unit))
+                                   for c in table.columns], table.rows)
+    if suffix == ".csv":
+        return csv_bytes(table.header, table.rows)
+    if suffix == ".xlsx":
+        return workbook_bytes([table], sheets=[sheet or table.name])
+    raise ValueError(f"a table is written as {', '.join(SUFFIXES)}, not '{suffix}'")
+
+
+def _parquet_bytes(frame, units: dict[str, str]) -> bytes:
+    """Parquet through pyarrow (the ``parquet`` extra); the units in the file's metadata
+    (key ``shareplan.units``, a JSON object column -> unit)."""
+    need("pyarrow", "parquet")
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    arrow = pa.Table.from_pandas(frame, preserve_index=False)
+    meta = {**(arrow.schema.metadata or {}),
+            b"shareplan.units": json.dumps(units).encode("utf-8")}
+    buf = io.BytesIO()
+    pq.write_table(arrow.replace_schema_metadata(meta), buf)
+    return buf.getvalue()
+
+
+def workbook_bytes(tables: list[Table], sheets: list[str] | None = None) -> bytes:
+    """An Excel workbook with one sheet (an Excel table) per table."""
+    openpyxl = need("openpyxl", "xlsx")
+    wb = openpyxl.Workbook()
+    wb.remove(wb.active)
+    for table, sheet in zip(tables, sheets or [t.name for t in tables]):
+        ws = wb.create_sheet(sheet[:31])
+        write_sheet(ws, table.header, table.rows, sheet, table.units)
+    buf = io.BytesIO()
+    wb.save(buf)
+    return buf.getvalue()
+
+
+def write_table(data, out: str | Path, sheet: str | None = None,
+                units: dict[str, str] | None = None) -> None:
+    """A :class:`Table` (or a DataFrame) to ``out``, the format by its suffix."""
     from ..io import atomic_write_bytes
 
     suffix = Path(out).suffix.lower()
-    if suffix == ".csv":
-        atomic_write_bytes(out, df.to_csv(index=False).encode("utf-8"))
-    elif suffix == ".parquet":
-        import pyarrow as pa
-        import pyarrow.parquet as pq
-
-        buf = io.BytesIO()
-        pq.write_table(pa.Table.from_pandas(df, preserve_index=False), buf)
-        atomic_write_bytes(out, buf.getvalue())
-    elif suffix == ".xlsx":
-        openpyxl = need("openpyxl", "xlsx")
-        wb = openpyxl.Workbook()
-        ws = wb.active
-        ws.title = sheet
-        rows = [[None if v is None or (isinstance(v, float) and v != v) else
-                 (v.item() if hasattr(v, "item") else v) for v in r]
-                for r in df.itertuples(index=False, name=None)]
-        write_sheet(ws, [str(c) for c in df.columns], rows, sheet)
-        buf = io.BytesIO()
-        wb.save(buf)
-        atomic_write_bytes(out, buf.getvalue())
-    else:
+    if suffix not in SUFFIXES:
         raise ValueError(f"{out}: write {', '.join(SUFFIXES)}")
+    atomic_write_bytes(out, table_bytes(data, suffix, sheet, units))
 
 
-def write_comparison(plans: list[dict], reference: str, diffs: dict, out: str | Path) -> None:
-    """``solve compare --xlsx``: a runs sheet (one row per backend) and a differences sheet."""
-    openpyxl = need("openpyxl", "xlsx")
+def write_tables(files: dict[Path, Table]) -> list[Path]:
+    """Several tables, each in the format of its path's suffix, all written before any
+    replaces its old file (a full disk leaves every one of them old)."""
+    from ..io import atomic_write_files
+
+    atomic_write_files({path: table_bytes(t, Path(path).suffix) for path, t in files.items()})
+    return list(files)
+
+
+def write_workbook(tables: list[Table], out: str | Path) -> None:
+    """Several tables as the sheets of one workbook, written atomically."""
     from ..io import atomic_write_bytes
 
-    wb = openpyxl.Workbook()
-    ws = wb.active
-    ws.title = "runs"
-    header = ["backend", "solver", "status", "objective_gbp", "bound_gbp", "gap", "build_s",
-              "solve_s", "message"]
-    rows = []
-    for p in plans:
-        t, solver = p.get("times") or {}, p.get("solver") or {}
-        rows.append([p["backend"], f"{solver.get('name', '')} {solver.get('version', '')}"
-                     .strip(), p["status"], p.get("objective"), p.get("bound"), p.get("gap"),
-                     t.get("build_s"), t.get("solve_s"), p.get("message", "")])
-    write_sheet(ws, header, rows, "runs", {"objective_gbp": "GBP over the horizon, as the "
-                                           "instance counts it", "gap": "relative"})
-    diff_rows = [[backend, reference, line] for backend, lines in diffs.items()
-                 for line in lines]
-    write_sheet(wb.create_sheet("differences"), ["backend", "reference", "change"], diff_rows,
-                "differences")
-    buf = io.BytesIO()
-    wb.save(buf)
-    atomic_write_bytes(out, buf.getvalue())
+    atomic_write_bytes(out, workbook_bytes(tables))

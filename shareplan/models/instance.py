@@ -1,4 +1,4 @@
-"""Typed domain objects of a shareplan instance (SPEC sections 3 and 4).
+"""Typed domain objects of a shareplan instance (docs/model.md sections 2 and 12).
 
 Money is GBP: annual figures end in ``_gbp`` (per year) unless the name says
 ``one_off``/``setup``/``transition``; officers are FTE; distances are km.

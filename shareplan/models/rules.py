@@ -1,4 +1,4 @@
-"""Rules that cross objects of an instance, checked at load (SPEC section 4).
+"""Rules that cross objects of an instance, checked at load (docs/model.md section 12).
 
 Each broken rule becomes a :class:`Problem` naming the path into the file and
 the fix, e.g. ``forces[2].frontline_floor_fte: must be <= frontline_officers_fte

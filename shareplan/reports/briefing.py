@@ -1,7 +1,7 @@
 """The planner's briefing of a plan: what it saves, who pays, what was left and why, what binds.
 
 One :class:`Briefing` feeds every output (terminal, JSON, CSV, workbook, HTML), so
-they all say the same thing. Money is counted as the model counts it (SPEC section 3):
+they all say the same thing. Money is counted as the model counts it (docs/model.md section 3):
 
 * ``alpha = sum_{k=1..Y} (1+r)^-k``; horizon figures are present values at rate ``r``
   (cash when ``r = 0``) of each year's cost: a unit runs and saves from its go-live,

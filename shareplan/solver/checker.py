@@ -1,13 +1,14 @@
-"""Independent verification of a plan against its instance (SPEC sections 3, 5, 6).
+"""Independent verification of a plan against its instance (docs/model.md section 10).
 
 :func:`check_plan` takes the pydantic :class:`Instance` and a plan dict (the JSON
 of ``Plan.to_dict()``) and recomputes every constraint and every money and
 officer figure from the plan's ``units`` alone, in plain Python, scalar by
 scalar. It imports no solver package and none of ``models.network``,
 ``solver.formulation`` or ``solver.plan`` (only the status names of ``solver.core``):
-it is a second, independent implementation of the algebra of SPEC section 3, so a
-bug in one shows up as a disagreement with the other. Its rule names are the names of
-the formulation's families (``formulation.FAMILIES``; tests/test_families.py ties them).
+it is a second, independent implementation of the algebra of docs/model.md sections 3
+to 7, so a bug in one shows up as a disagreement with the other. Its rule names are the
+names of the formulation's families (``formulation.FAMILIES``; tests/test_families.py
+ties them).
 
 Notation: ``x_sih`` is a member's ``fraction`` in the unit of function s at site
 h; ``x0`` the status quo (every existing unit as listed, fraction 1)::

@@ -1,4 +1,4 @@
-"""Why an instance is infeasible, in the planner's words (SPEC section 6).
+"""Why an instance is infeasible, in the planner's words (docs/model.md section 9).
 
 First cheap pre-checks: a force's savings target above the most it could save if
 every function it may share were shared on the best terms, or a frontline floor

@@ -1,4 +1,4 @@
-"""The sharing MIP of SPEC section 3, one builder per constraint family.
+"""The sharing MIP of docs/model.md section 5, one builder per constraint family.
 
 Index sets: forces ``I``; shareable functions ``S``; candidate hosts ``H_s``;
 candidate arcs ``a = (s, i, h) ∈ A_s``. Variables: ``x_a`` (force i gets s from
@@ -497,9 +497,10 @@ def needs_allocation(net: Network) -> bool:
 
 
 def build_formulation(net: Network, capacity_prunes: bool = True) -> Formulation:
-    """The whole model: the variables, every family of :data:`FAMILIES` in order, the objective.
+    """The whole model: the variables, every family of :data:`FAMILIES` (docs/model.md
+    section 5) in order, the objective.
 
-    Local policing (family 7) has no variables: network.build_network gives
+    Local policing (docs/model.md section 5.8) has no variables: network.build_network gives
     non-shareable functions no arcs, and their cost enters as the constant
     ``alpha * L^loc_i`` in every force's baseline and plan. ``capacity_prunes=False``
     keeps member sets above capacity (for the elastic re-solve, which relaxes it).
@@ -609,7 +610,7 @@ class Family:
 
 _MONEY_FIELDS = "costs and functions (money figures)"
 
-#: Every constraint family in the order the model is built (SPEC section 3, family 7
+#: Every constraint family in the order the model is built (docs/model.md section 5; 5.8
 #: has no rows: local functions get no variables at all).
 FAMILIES: tuple[Family, ...] = (
     Family("assignment", assignment, ("assignment",), Relax(lower_side_only=True),

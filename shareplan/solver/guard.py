@@ -36,7 +36,7 @@ from .plan import clean_solution
 VIOLATION_TOLERANCE = 1e-5
 #: A reported objective further than this (relative, at least 1e-6 absolute) from c'x is
 #: a fault. CBC's own figure sits up to ~2e-7 from c'x of the vector it prints (seed 700
-#: of tests/randinst.py: 11.15 on 6.6e7); the HiGHS fault was 1.2% and more.
+#: of shareplan.testing.randinst: 11.15 on 6.6e7); the HiGHS fault was 1.2% and more.
 OBJECTIVE_TOLERANCE = 1e-6
 
 

@@ -3,7 +3,7 @@
     min/max  c'x + c0   s.t.  row_lo <= A x <= row_hi,  lb <= x <= ub,  x_j integer for j in J
 
 Variables and constraints come in named families (``x``, ``linking``, ...); each
-entry carries a label tuple of ids, so names such as ``linking(custody,herts,wgc)``
+entry carries a label tuple of ids, so names such as ``linking(custody,herts,kempston)``
 are made only when someone asks (LP export, infeasibility reports).
 """
 

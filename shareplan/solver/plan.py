@@ -1,6 +1,6 @@
 """The plan: one result type for every solve, and its stable JSON contract.
 
-Per force i, from the solution x (SPEC section 3, notation of formulation.py):
+Per force i, from the solution x (docs/model.md section 3, notation of formulation.py):
 ``plan_i = const_i + sum_a coef_a x_a + sum_{(s,h)} C_sh k_si x_sih / sum_j k_sj x_sjh``
 (``const_i``, ``coef_a`` as in formulation.py),
 ``Savings_i = baseline_i - plan_i``, ``frontline_i = L_i + sum_a (o - rho d)_a (x_a - x0_a)``.
@@ -17,6 +17,8 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
+from ..tables import Column, Table
+from ..text import year_label
 from .core import Status
 from .host_choice import next_best_host
 
@@ -101,6 +103,75 @@ class Plan:
         d = asdict(self)
         d["status"] = self.status.value
         return d
+
+    @classmethod
+    def failed(cls, backend: str, message: str, instance_name: str = "",
+               instance_sha256: str = "", options: dict | None = None,
+               horizon_years: int = 0) -> Plan:
+        """A run that produced nothing: status ``error`` with its reason, no figures."""
+        return cls(Status.ERROR, None, None, None, backend, {}, instance_name,
+                   instance_sha256, options or {}, {}, horizon_years, message=message)
+
+    # ---------------------------------------------------------------- tables
+    def _horizon_money(self) -> str:
+        return (f"GBP over the {self.horizon_years}-year horizon, present value at the "
+                "instance's discount rate")
+
+    def units_table(self) -> Table:
+        """units: one row per member of each shared unit (what the member pays a year and
+        once, beside the unit's totals)."""
+        cash_year, cash = "GBP a year once live, cash", "GBP, cash"
+        cols = [Column("function"), Column("site"), Column("existing"), Column("force"),
+                Column("fraction", "share of the force's demand served (1 = all of it)"),
+                Column("member_annual_gbp", cash_year), Column("member_one_off_gbp", cash),
+                Column("unit_annual_cost_gbp", cash_year),
+                Column("unit_one_off_cost_gbp", cash),
+                Column("member_saving_per_year_gbp", cash_year),
+                Column("go_live_year", "point on the horizon's clock (1 = its first day)")]
+        return Table("units", cols, [
+            [u.function, u.site, u.existing, m.force, m.fraction, m.annual_gbp, m.one_off_gbp,
+             u.annual_cost_gbp, u.one_off_cost_gbp, m.saving_per_year_gbp, u.go_live_year]
+            for u in self.units for m in u.members])
+
+    def forces_table(self) -> Table:
+        """forces: one row per force (horizon money as the model counts it, officers)."""
+        money = self._horizon_money()
+        cols = [Column("force"), Column("name"), Column("baseline_gbp", money),
+                Column("plan_gbp", money), Column("savings_gbp", money),
+                Column("target_gbp", money), Column("one_off_gbp", "GBP, cash"),
+                Column("frontline_fte", "frontline officers, FTE, under the plan"),
+                Column("floor_fte", "frontline officers, FTE"),
+                Column("staff_released_fte", "police staff posts no longer needed, FTE")]
+        return Table("forces", cols, [
+            [f.force, f.name, f.baseline_gbp, f.plan_gbp, f.savings_gbp, f.target_gbp,
+             f.one_off_gbp, f.frontline_fte, f.floor_fte, f.staff_released_fte]
+            for f in self.forces])
+
+    def yearly_table(self) -> Table:
+        """yearly: one row per force and horizon year, its saving in that year (cash)."""
+        cols = [Column("force"), Column("year", "horizon year (1 = the first)"),
+                Column("label", "financial year when the plan knows its first"),
+                Column("savings_gbp_cash", "GBP in that year, cash, against the status quo")]
+        return Table("yearly", cols, [
+            [f.force, k + 1, year_label(self.first_financial_year, k + 1), v]
+            for f in self.forces for k, v in enumerate(f.yearly_savings_gbp)])
+
+    def unit_years_table(self) -> Table:
+        """unit_years: one row per shared unit and horizon year, what the unit saves its
+        members in that year against each running the function alone (cash)."""
+        cols = [Column("function"), Column("site"), Column("year", "horizon year (1 = the "
+                                                                   "first)"),
+                Column("label", "financial year when the plan knows its first"),
+                Column("savings_gbp_cash", "GBP in that year, cash, against the members "
+                                           "alone")]
+        return Table("unit_years", cols, [
+            [u.function, u.site, k + 1, year_label(self.first_financial_year, k + 1), v]
+            for u in self.units for k, v in enumerate(u.yearly_savings_gbp)])
+
+    def tables(self) -> list[Table]:
+        """Every table of the plan, in the order files and sheets list them."""
+        return [self.units_table(), self.forces_table(), self.yearly_table(),
+                self.unit_years_table()]
 
 
 def _r(value: float, dp: int) -> float:

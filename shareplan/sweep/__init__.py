@@ -1,4 +1,4 @@
-"""Batch sensitivity sweeps (SPEC section 7).
+"""Batch sensitivity sweeps (docs/sweeps.md).
 
 ``solve sweep INSTANCE --vary PATH=SPEC ...`` solves one instance many times with
 numbers in it changed: a full grid of the ``--vary`` values, or one parameter at a

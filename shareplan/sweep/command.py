@@ -70,14 +70,18 @@ def sweep_cmd(instance, vary_texts, one_at_a_time, out, plot_path, workers, sche
     with its error. Paths that do not exist and values that make the instance invalid
     are refused before anything runs (exit 2). A killed sweep resumes where it stopped.
     """
+    from ..formats.extras import need
+    from ..formats.tables import SUFFIXES
     from ..models.load import instance_from_data, read_instance_data
     from .journal import Journal, JournalBusy, journal_path
     from .runner import ClusterLost, Job, SchedulerUnreachable, run_sweep
     from .spec import SweepError, prepare
 
     suffix = Path(out).suffix.lower()
-    if suffix not in (".csv", ".parquet", ".xlsx"):
+    if suffix not in SUFFIXES:
         raise click.UsageError(f"--out {out}: name a .csv, .parquet or .xlsx file")
+    if suffix == ".parquet":  # before any run, not after the last one
+        need("pyarrow", "parquet")
     if plot_path and Path(plot_path).suffix.lower() != ".png":
         raise click.UsageError(f"--plot {plot_path}: name a .png file")
     path = _bundled(instance)

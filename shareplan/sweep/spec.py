@@ -300,8 +300,8 @@ def resolve_path(data: dict, path: str) -> Target:
     base = float(base) if isinstance(base, int | float) and not isinstance(base, bool) else None
     if function is not None and steps[-1] not in _LOCAL_OK and _is_local(data, function):
         raise SweepError(
-            f"{path}: '{function}' is a local function and is never shared (SPEC 3, rule 7), "
-            "so this has no meaning for it; only its "
+            f"{path}: '{function}' is a local function and is never shared (docs/model.md "
+            "section 5.8), so this has no meaning for it; only its "
             f"costs.FORCE.{function}.standalone_cost_gbp can be varied")
     return Target(path.strip(), tuple(steps), base, shape.integer, function)
 

@@ -88,8 +88,24 @@ def frame(rows: list[dict], cols: list[str]):
     return df
 
 
+def units_of(cols: list[str]) -> dict[str, str]:
+    """The unit of each sweep column, by its name."""
+    money = "GBP over the horizon, present value at the scenario's discount rate"
+    out = {}
+    for c in cols:
+        if c.endswith("_gbp"):
+            out[c] = money
+        elif c.endswith("_fte"):
+            out[c] = "frontline officers, FTE, under the plan"
+        elif c == "run_s":
+            out[c] = "seconds (load, build, solve)"
+        elif c == "gap":
+            out[c] = "relative"
+    return out
+
+
 def write_table(df, out: str | Path) -> None:
     """CSV, Parquet or an Excel workbook by suffix, written atomically."""
     from ..formats.tables import write_table as write_by_suffix
 
-    write_by_suffix(df, out, sheet="sweep")
+    write_by_suffix(df, out, sheet="sweep", units=units_of([str(c) for c in df.columns]))

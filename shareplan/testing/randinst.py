@@ -1,8 +1,8 @@
 """Seeded random instances and malformed variants of them, for fuzzing and cross-checks.
 
-Shared by ``tests/test_fuzz.py``, ``bench/fuzz.py`` and ``bench/crosscheck.py``
-(the bench scripts put ``tests/`` on ``sys.path``). Everything is driven by a
-``random.Random`` so a case is reproduced from its seed alone.
+Shared by the tests (``tests/test_fuzz.py`` and others), ``bench/fuzz.py`` and
+``bench/crosscheck.py``, which import it as ``shareplan.testing.randinst``. Everything
+is driven by a ``random.Random`` so a case is reproduced from its seed alone.
 
 :func:`random_instance` always returns a *valid* instance dict (small: 2-5
 forces, 1-3 shareable functions, 1-4 sites) with a random mix of the model's
