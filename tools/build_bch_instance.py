@@ -199,8 +199,9 @@ EXISTING = [
      "biggleswade", 0.64e6, f"about GBP 640k a year ({S_BBC_PSU})",
      f"tri-force professional standards unit from January 2012 at Biggleswade ({S_BEDS_UNITS})",
      [], 3.25),
-    ("joint_protective_services", "Joint protective services (roads policing, dogs, civil "
-     "contingencies, operational planning) and the Beds+Herts joint units", 6.0, 5.9, "kempston",
+    # roads policing, dogs, civil contingencies and operational planning (EXISTING_SHARES)
+    ("joint_protective_services", "Joint protective services and Beds+Herts joint units",
+     6.0, 5.9, "kempston",
      [(4.0e6, ("beds", "herts"),
        f"Beds+Herts joint collaboration programme: '13 joint units delivering savings totalling "
        f"GBP 4 million per year' (Bedfordshire Police Authority chair, Oct 2011: {S_BH_13}); the "
@@ -226,6 +227,13 @@ EXISTING = [
      f"cost", ["hinchingbrooke", "welwyn_garden_city"], 4.0),
 ]
 EXISTING_FIXED_FRACTION = 0.10
+#: Where an existing unit's spend and officer shares come from, when not a plain estimate.
+EXISTING_SHARES = {
+    "joint_protective_services": (
+        "ESTIMATE: HMIC 2010 policing roads 4% + the non-firearms specialist functions 2% of "
+        "workforce time (Bedfordshire budget: road policing 3.9%); officers: Home Office 2025 "
+        "Road Policing 2.8% + Operational Support 6.1% less armed policing 3.0%"),
+}
 
 LOCAL = [
     ("incident_response", "Incident response", 17.0, 22.0,
@@ -542,7 +550,8 @@ def build(rates):
                                             f"of budget_gbp (today's cost) + the force's part of "
                                             f"the published saving, by budget among the forces "
                                             f"it was published for ({split})"),
-                    "demand": f"ESTIMATE: today's cost, {pct(cpct)} of budget_gbp",
+                    "demand": f"ESTIMATE: today's cost, {pct(cpct)} of budget_gbp"
+                              + (f" ({EXISTING_SHARES[sid]})" if sid in EXISTING_SHARES else ""),
                     "officers_fte": f"ESTIMATE: {pct(opct)} of officers_fte (Home Office 2025)",
                     "staff_fte": "DERIVED as for the shareable functions",
                     "transition_cost_gbp": "sunk: already a member",
