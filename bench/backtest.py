@@ -58,8 +58,8 @@ FIGURES = [
      4.5e6, WAVE1, (2, 3, 4), "calibration", S_2016),
     ("wave2", "criminal justice, custody, ICT, records: 3 years from 2016/17", 10e6, WAVE2,
      (3, 4, 5), "held out", S_2016),
-    ("control_rooms", "control rooms and public contact, a year by March 2017 (2017/18)",
-     4e6, ("contact_and_control",), (4,), "calibration", S_2015),
+    ("control_rooms", "public contact: control rooms and crime recording, a year by March 2017 "
+     "(2017/18)", 4e6, ("contact_and_control", "crime_recording"), (4,), "calibration", S_2015),
     ("custody", "custody, a year within two years of implementation (2017/18)", 1e6,
      ("custody",), (4,), "calibration", "peterboroughtoday.co.uk (c.2015)"),
     ("criminal_justice", "criminal justice unit, over two years (2016/17-2017/18)", 0.654e6,

@@ -154,8 +154,11 @@ CALIBRATION_SOURCE = {
                    f"year, 2017/18",
     "cal_cj": f"CALIBRATED so that the criminal justice unit saves the published GBP 0.654m over "
               f"two years ({S_CJ}), 2016/17-2017/18",
-    "cal_control": f"CALIBRATED so that the control-room unit saves the published GBP 4m a year "
-                   f"by March 2017 ({S_CONTROL_2015}), in 2017/18",
+    "cal_control": f"CALIBRATED so that the control-room unit and the crime-recording unit "
+                   f"together save the published GBP 4m a year by March 2017, in 2017/18: the "
+                   f"figure is for 'their public contact functions which include the force "
+                   f"control rooms, crime recording teams and support functions' "
+                   f"({S_CONTROL_2015}); crime recording keeps its own ESTIMATE rate",
 }
 WHY = {
     "custody": f"jointly managed: the three forces kept every custody suite ('no plans to change "
