@@ -51,6 +51,10 @@ S_CONTROL_2015 = "https://www.hertscommissioner.org/2015-07-police-forces-agree-
 S_FL_FBC = "https://vdocuments.site/full-business-case-fbc-programme-project-operational-.html"
 S_CJ = "cambridgeshire-pcc.gov.uk (newly collaborated criminal justice function)"
 S_CUSTODY_SUITES = "thecomet.net news item 5326048 (police chiefs summit)"
+S_BH_13 = "https://www.dunstabletoday.co.uk/news/four-police-units-join-to-create-ps3m-saving-2393051"
+S_BH_ROADS = "https://www.lutontoday.co.uk/news/on-the-road-to-saving-money-2405715"
+S_JPS = "https://www.thecomet.net/news/police-point-to-2-5m-benefit-of-sharing-in-the-5316832"
+S_HMIC_2014 = "https://hmicfrs.justiceinspectorates.gov.uk/peel-assessments/peel-2014/hertfordshire/efficiency/"
 S_WMW = "http://www.publicnet.co.uk/news/2014/09/11/police-reform-through-collaboration-not-structural-change/"
 # ---------------------------------------------------------------- forces
 # workforce at 31 Mar 2015 (Home Office, bch_force_facts.csv): officers, police staff, PCSOs,
@@ -150,8 +154,11 @@ CALIBRATION_SOURCE = {
                    f"year, 2017/18",
     "cal_cj": f"CALIBRATED so that the criminal justice unit saves the published GBP 0.654m over "
               f"two years ({S_CJ}), 2016/17-2017/18",
-    "cal_control": f"CALIBRATED so that the control-room unit saves the published GBP 4m a year "
-                   f"by March 2017 ({S_CONTROL_2015}), in 2017/18",
+    "cal_control": f"CALIBRATED so that the control-room unit and the crime-recording unit "
+                   f"together save the published GBP 4m a year by March 2017, in 2017/18: the "
+                   f"figure is for 'their public contact functions which include the force "
+                   f"control rooms, crime recording teams and support functions' "
+                   f"({S_CONTROL_2015}); crime recording keeps its own ESTIMATE rate",
 }
 WHY = {
     "custody": f"jointly managed: the three forces kept every custody suite ('no plans to change "
@@ -172,8 +179,10 @@ def cambs_workforce_share():
     return next(f["workforce"] for f in FORCES if f["id"] == "cambs") / TOTAL_WORKFORCE
 
 
-# existing three-force units: cost% is today's cost (inside the budget); saving is the
-# published yearly saving against running it alone. Go-live: the month they started.
+# existing units of all three forces: cost% is today's cost (inside the budget); saving is the
+# published yearly saving against running it alone, one figure split by budget among the
+# three, or a list of (GBP a year, the forces it was published for, source). Last field:
+# the years each unit had run by the end of 2014/15 (bench/backtest.py).
 EXISTING = [
     ("armed_policing", "Armed policing (tri-force Armed Policing Unit, April 2012)", 2.0, 3.0,
      "hinchingbrooke", 0.542e6,
@@ -193,8 +202,41 @@ EXISTING = [
      "biggleswade", 0.64e6, f"about GBP 640k a year ({S_BBC_PSU})",
      f"tri-force professional standards unit from January 2012 at Biggleswade ({S_BEDS_UNITS})",
      [], 3.25),
+    # roads policing, dogs, civil contingencies and operational planning (EXISTING_SHARES)
+    ("joint_protective_services", "Joint protective services and Beds+Herts joint units",
+     6.0, 5.9, "kempston",
+     [(4.0e6, ("beds", "herts"),
+       f"Beds+Herts joint collaboration programme: '13 joint units delivering savings totalling "
+       f"GBP 4 million per year' (Bedfordshire Police Authority chair, Oct 2011: {S_BH_13}); the "
+       f"units from 2007: dogs (Apr 2009), civil contingencies and public order planning (Sep "
+       f"2009), pensions payroll and administration (Nov 2010), ICT (Dec 2010), firearms "
+       f"licensing (Mar 2011), road policing (Apr 2011: GBP 654k in its first year, almost "
+       f"GBP 700k a year after, {S_BH_ROADS}), graphic design and print (Apr 2011), and the "
+       f"Beds+Herts predecessors of the 2012 tri-force units ({S_BEDS_UNITS}). No per-unit "
+       f"split was published, so the GBP 4m is booked here whole: the 2012 tri-force units "
+       f"carry only their 'further GBP 3m' ({S_BH_13}), and the support units' work is costed "
+       f"in hr, ict, firearms_licensing and corporate_and_other"),
+      (2.5e6, ("beds", "cambs", "herts"),
+       f"tri-force Joint Protective Services (roads policing, dogs, armed policing, major crime, "
+       f"scientific services): 'GBP 440,000 in the financial year 2013/14 as the changes bedded "
+       f"in', 'just under GBP 2.5 million' in the following 12 months (taken as 2014/15), "
+       f"GBP 2.24m projected for the next ({S_JPS}); the 2012 units had been forecast at "
+       f"GBP 3m a year from 2012, so these are the JPS command's own savings, booked here at "
+       f"the 2014/15 level")],
+     "the tri-force Joint Protective Services command (2013/14), which took in the Beds+Herts "
+     "joint units of 2007-2011",
+     f"JPS units work from bases in all three counties ({S_JPS}); recorded as a unit at the three "
+     f"headquarters (ESTIMATE): no figure changes because the unit is fixed and has no travel "
+     f"cost", ["hinchingbrooke", "welwyn_garden_city"], 4.0),
 ]
 EXISTING_FIXED_FRACTION = 0.10
+#: Where an existing unit's spend and officer shares come from, when not a plain estimate.
+EXISTING_SHARES = {
+    "joint_protective_services": (
+        "ESTIMATE: HMIC 2010 policing roads 4% + the non-firearms specialist functions 2% of "
+        "workforce time (Bedfordshire budget: road policing 3.9%); officers: Home Office 2025 "
+        "Road Policing 2.8% + Operational Support 6.1% less armed policing 3.0%"),
+}
 
 LOCAL = [
     ("incident_response", "Incident response", 17.0, 22.0,
@@ -214,13 +256,6 @@ LOCAL = [
      "(2%) and crime recording (1.2%), scaled to 13% of spend",
      "ESTIMATE: Home Office 2025 Investigations 15.6% less major crime 2.5%, + Public Protection "
      "10.1% + Intelligence 3.7%"),
-    ("local_specialist", "Roads policing, dogs and operational planning", 6.0, 5.9,
-     "roads policing, dogs and civil contingencies were Beds+Herts units outside the three-force "
-     "scope; kept local here",
-     "HMIC 2010 policing roads 4% + the non-firearms part of specialist functions 2%; "
-     "Bedfordshire budget road policing 3.9%",
-     "ESTIMATE: Home Office 2025 Road Policing 2.8% + Operational Support 6.1% less armed "
-     "policing 3.0%"),
     ("corporate_and_other", "Corporate, PCC office and other", 1.0, 11.3,
      "governance of each force (PCC office, chief officers) is not shareable",
      "HMIC 2010 'other (catering, stores)' 1%; Bedfordshire budget 'corporate and democratic "
@@ -466,42 +501,60 @@ def build(rates):
             costs.append(row)
 
     existing = []
+    budget = {f["id"]: f["budget"] for f in FORCES}
     for (sid, name, cpct, opct, host, saving, ssrc, why, also, _since) in EXISTING:
+        parts = saving if isinstance(saving, list) else [
+            (saving, tuple(f["id"] for f in FORCES), ssrc)]
+        saved = {f["id"]: 0.0 for f in FORCES}  # s_i: each published saving split by budget
+        for gbp, members, _src in parts:
+            for m in members:
+                saved[m] += gbp * budget[m] / sum(budget[k] for k in members)
         A = D_of(cpct)
-        C = A + saving
+        S = sum(gbp for gbp, _, _ in parts)
         F = rnd(EXISTING_FIXED_FRACTION * A, 10_000)
-        v = round((A - F) / C, 4)
+        v = round((A - F) / A, 4)
         officers_in_fn = opct / 100 * officers_all
+        what = "; ".join(src for _, _, src in parts)
         functions.append(dict(
             id=sid, name=name, shareable=True, variable_cost_gbp_per_unit=v,
             travel_cost_gbp_per_unit_km=0.0,
-            officers_per_unit=float(f"{officers_in_fn / C:.4g}"), unit_fixed_cost_gbp=F,
+            officers_per_unit=float(f"{officers_in_fn / A:.4g}"), unit_fixed_cost_gbp=F,
             unit_setup_cost_gbp=0.0,
             hosts=[dict(site=host, also_sites=[dict(site=a, fixed_cost_gbp=0.0) for a in also])],
             provenance={
-                "shareable": f"an existing tri-force unit ({S_BEDS_UNITS}); fixed in place",
+                "shareable": (f"an existing unit: {ssrc if len(parts) > 1 else 'the three forces'} "
+                              f"({S_BEDS_UNITS}); fixed in place"),
                 "hosts": why,
                 "unit_fixed_cost_gbp": (f"ESTIMATE: {EXISTING_FIXED_FRACTION:.0%} of the unit's "
                                         f"cost today A = {pct(cpct)} of the three budgets = "
                                         f"GBP {A / 1e6:.3f}m"),
                 "variable_cost_gbp_per_unit": (
-                    f"DERIVED: (A - F) / C where C = A + the published saving ({ssrc}) = "
-                    f"GBP {C / 1e6:.3f}m is the three forces' cost alone"),
-                "officers_per_unit": "DERIVED: the unit's officers today / C",
+                    f"DERIVED: (A - F) / A with demand = each force's cost today (cpct of its "
+                    f"budget), so the unit costs A and each member pays its cost today; its "
+                    f"cost alone is today's cost plus its part of the published saving "
+                    f"(GBP {S / 1e6:.3f}m a year: {what})"),
+                "officers_per_unit": "DERIVED: the unit's officers today / A",
                 "unit_setup_cost_gbp": "sunk: the unit exists",
                 "travel_cost_gbp_per_unit_km": "ESTIMATE: 0 - travel is inside today's budgets",
             }))
         for fdat in FORCES:
-            nonlocal_cost[fdat["id"]] += cpct / 100 * fdat["budget"]
-            c = rnd(C * fdat["budget"] / TOTAL_BUDGET, 1000)
+            today = cpct / 100 * fdat["budget"]
+            nonlocal_cost[fdat["id"]] += today
+            c = rnd(today + saved[fdat["id"]], 1000)
             o = round(opct / 100 * fdat["officers"], 1)
+            split = ", ".join(f"GBP {gbp / 1e6:g}m x {budget[fdat['id']] / sum(budget[k] for k in m):.3f}"
+                              for gbp, m, _ in parts if fdat["id"] in m)
             costs.append(dict(
-                force=fdat["id"], function=sid, standalone_cost_gbp=c, officers_fte=o,
-                staff_fte=round(max(0.0, cpct / 100 * fdat["people"] - o), 1),
+                force=fdat["id"], function=sid, standalone_cost_gbp=c, demand=rnd(today, 1000),
+                officers_fte=o, staff_fte=round(max(0.0, cpct / 100 * fdat["people"] - o), 1),
                 transition_cost_gbp=0.0,
                 provenance={
-                    "standalone_cost_gbp": (f"DERIVED: counterfactual cost alone = ({pct(cpct)} "
-                                            f"of budget_gbp) x C / A"),
+                    "standalone_cost_gbp": (f"DERIVED: counterfactual cost alone = {pct(cpct)} "
+                                            f"of budget_gbp (today's cost) + the force's part of "
+                                            f"the published saving, by budget among the forces "
+                                            f"it was published for ({split})"),
+                    "demand": f"ESTIMATE: today's cost, {pct(cpct)} of budget_gbp"
+                              + (f" ({EXISTING_SHARES[sid]})" if sid in EXISTING_SHARES else ""),
                     "officers_fte": f"ESTIMATE: {pct(opct)} of officers_fte (Home Office 2025)",
                     "staff_fte": "DERIVED as for the shareable functions",
                     "transition_cost_gbp": "sunk: already a member",
@@ -556,7 +609,9 @@ DESCRIPTION = (
     "docs/instances.md). Hertfordshire's sharing target is its GBP 30m need less the part "
     "planned from other measures; every force keeps its frontline officers (the pledge to "
     "'safeguard police officer numbers'). The tri-force armed policing, scientific services, "
-    "major crime and professional standards units (2012) are fixed. Budgets and workforce are "
+    "major crime and professional standards units (2012) and joint protective services (roads "
+    "policing, dogs, civil contingencies; Beds+Herts units from 2007, tri-force by 2013/14) are "
+    "fixed. Budgets and workforce are "
     "published figures; the split by function and every cost of sharing are ESTIMATES (see "
     "each object's provenance).")
 SOURCES = [
