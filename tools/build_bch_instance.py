@@ -682,9 +682,17 @@ def main(argv=None) -> int:
     from shareplan.io import atomic_write_text
     from shareplan.models.load import InstanceError, instance_from_data, parse_json_text
 
-    args = sys.argv[1:] if argv is None else list(argv)
-    out = args[0] if args and "=" not in args[0] else OUT
-    P.update(a.split("=", 1) for a in args if "=" in a)
+    import argparse
+
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("out", nargs="?", default=OUT, help="output file [instances/bch-2013.json]")
+    ap.add_argument("overrides", nargs="*", metavar="NAME=VALUE",
+                    help="override a named figure (nocal=1: keep the uncalibrated rates)")
+    args = ap.parse_args(argv)
+    words = [args.out, *args.overrides]
+    out = words[0] if "=" not in words[0] else OUT
+    P.update(a.split("=", 1) for a in words if "=" in a)
     rates = calibrate(initial_rates()) if "nocal" not in P else initial_rates()
     inst, grant_frac = build(rates)
     text = json.dumps(inst, indent=2, ensure_ascii=False) + "\n"
