@@ -10,7 +10,7 @@ import numpy as np
 from ..models.instance import Instance
 from ..models.load import InstanceError, Problem, instance_digest
 from ..models.network import build_network
-from . import deadline, reduce
+from . import deadline, reduce, single_source
 from .backends import DEFAULT_BACKEND, SolveOptions, Status
 from .backends.base import BackendResult, relative_gap
 from .deadline import remaining
@@ -70,7 +70,9 @@ def solve_programme(lp: LinearProgram, backend_name: str, options: SolveOptions
     t0 = time.perf_counter()
     _offer_trivial(lp)
     res = None
-    if (links := reduce.applies(lp)) is not None:
+    if (facility := single_source.applies(lp)) is not None:
+        res = single_source.solve(lp, facility, backend_name, options)
+    if res is None and (links := reduce.applies(lp)) is not None:
         res = reduce.solve_reduced(lp, links, backend_name, options)
     if res is None:  # no reduction, or no heuristic plan for it: the whole programme
         res = call_backend(lp, backend_name, remaining(options, t0))
