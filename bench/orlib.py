@@ -2,6 +2,7 @@
 
     python bench/orlib.py --set small --backends cbc,ortools,highs
     python bench/orlib.py --set abc --only capa8000,capb5000 --time-limit 120
+    python bench/orlib.py --set yang --backends highs --whole   # without the method
 
 Sets (data in bench/data/orlib, see its OPTIMA.md):
   small     cap41..cap134, multi-source, against capopt.txt
@@ -36,6 +37,7 @@ from pathlib import Path
 from shareplan.convert import holmberg_to_instance, orlib_to_instance, yang_to_instance
 from shareplan.models.load import instance_from_data
 from shareplan.solver.backends import REGISTRY, SolveOptions
+from shareplan.solver import single_source
 from shareplan.solver.run import solve_instance
 
 DEFAULT_DATA = Path(os.environ.get("SHAREPLAN_ORLIB",
@@ -120,7 +122,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--only", default="", help="comma-separated instance names to run")
     ap.add_argument("--data", type=Path, default=DEFAULT_DATA,
                     help=f"benchmark directory (default {DEFAULT_DATA}; env SHAREPLAN_ORLIB)")
+    ap.add_argument("--whole", action="store_true",
+                    help="solve single-source programmes whole, without the Lagrangian "
+                         "method of shareplan/solver/single_source.py (to compare)")
     args = ap.parse_args(argv)
+    single_source.ENABLED = not args.whole
 
     backends = [b.strip() for b in args.backends.split(",") if b.strip()]
     unknown = [b for b in backends if b not in REGISTRY]

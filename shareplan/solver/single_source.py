@@ -49,6 +49,8 @@ from .lp import LinearProgram
 from .reduce import LinkStructure
 
 _FAMILIES = {"assign", "link", "capacity", "cover"}
+#: False solves these programmes whole (benchmarks set it to measure what the method pays).
+ENABLED = True
 #: The knapsack tables hold at most this many entries (sites x capacity); beyond it the
 #: dynamic programmes cost more than they save and the programme is solved whole.
 MAX_TABLE = 2_000_000
@@ -437,8 +439,8 @@ def restricted(lp: LinearProgram, st: Structure, shut: np.ndarray, must: np.ndar
 
 
 def applies(lp: LinearProgram) -> Structure | None:
-    """The structure when the method applies to lp, else None."""
-    return Structure.of(lp)
+    """The structure when the method is enabled and applies to lp, else None."""
+    return Structure.of(lp) if ENABLED else None
 
 
 def solve(lp: LinearProgram, st: Structure, backend_name: str, options: SolveOptions
