@@ -36,8 +36,8 @@ from pathlib import Path
 
 from shareplan.convert import holmberg_to_instance, orlib_to_instance, yang_to_instance
 from shareplan.models.load import instance_from_data
-from shareplan.solver.backends import REGISTRY, SolveOptions
 from shareplan.solver import single_source
+from shareplan.solver.backends import REGISTRY, SolveOptions
 from shareplan.solver.run import solve_instance
 
 DEFAULT_DATA = Path(os.environ.get("SHAREPLAN_ORLIB",

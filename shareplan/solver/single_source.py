@@ -83,7 +83,6 @@ class Structure:
         assign, cap = lp.row_block("assign"), lp.row_block("capacity")
         if links is None or assign is None or cap is None or np.any(links.t != 1):
             return None
-        A = lp.A.tocsc()
         hosts = np.unique(links.y)
         site_of = np.full(lp.n_cols, -1)
         site_of[hosts] = np.arange(len(hosts))
@@ -91,41 +90,43 @@ class Structure:
         if np.any(lp.row_lo[arows] != 1) or np.any(lp.row_hi[arows] != 1):
             return None
         sub = lp.A[arows].tocoo()
-        if np.any(sub.data != 1) or len(sub.col) != len(links.x) or \
-                set(sub.col.tolist()) != set(links.x.tolist()):
+        if (np.any(sub.data != 1) or len(sub.col) != len(links.x)
+                or not np.array_equal(np.sort(sub.col), np.sort(links.x))):
             return None
         cust_of = np.full(lp.n_cols, -1)
         cust_of[sub.col] = sub.row
+        arc_site = np.full(lp.n_cols, -1)
+        arc_site[links.x] = site_of[links.y]
         m, n = len(hosts), len(arows)
-        X = np.full((m, n), -1)
         si, cj = site_of[links.y], cust_of[links.x]
-        if np.any(X[si, cj] != -1) if len(si) else False:
+        if len(np.unique(si * n + cj)) != len(si):
             return None
+        X = np.full((m, n), -1)
         X[si, cj] = links.x
-        # capacity rows: sum_j d_j x_ij - K_i y_i <= 0, one per site
+        # capacity rows, one per site: sum_j d_j x_ij - K_i y_i <= 0 over that site's arcs
         crows = np.arange(cap.start, cap.stop)
-        if len(crows) != m or np.any(lp.row_hi[crows] != 0) or np.any(np.isfinite(lp.row_lo[crows])):
+        if (len(crows) != m or np.any(lp.row_hi[crows] != 0)
+                or np.any(np.isfinite(lp.row_lo[crows]))):
             return None
         csub = lp.A[crows].tocoo()
-        K = np.full(m, np.nan)
+        is_y = site_of[csub.col] >= 0
+        row_site = np.full(len(crows), -1)
+        row_site[csub.row[is_y]] = site_of[csub.col[is_y]]
+        if (np.bincount(csub.row[is_y], minlength=len(crows)).max() != 1 or np.any(row_site < 0)
+                or len(np.unique(row_site)) != m or np.any(csub.data[is_y] >= 0)):
+            return None
+        arcs = ~is_y
+        if np.any(arc_site[csub.col[arcs]] != row_site[csub.row[arcs]]):
+            return None
+        K = np.zeros(m)
+        K[row_site[csub.row[is_y]]] = -csub.data[is_y]
         demand = np.full(n, np.nan)
-        for r, c, v in zip(csub.row, csub.col, csub.data, strict=True):
-            if site_of[c] >= 0:
-                if v >= 0 or not np.isnan(K[site_of[c]]):
-                    return None
-                K[site_of[c]] = -v
-            elif cust_of[c] >= 0:
-                j = cust_of[c]
-                if not np.isnan(demand[j]) and demand[j] != v:
-                    return None
-                demand[j] = v
-            else:
-                return None
-        if np.any(np.isnan(K)) or np.any(np.isnan(demand)) or np.any(demand <= 0):
+        demand[cust_of[csub.col[arcs]]] = csub.data[arcs]
+        weights_agree = np.array_equal(csub.data[arcs], demand[cust_of[csub.col[arcs]]])
+        if not weights_agree or np.any(np.isnan(demand)) or np.any(demand <= 0):
             return None
         if np.any(demand != np.round(demand)) or m * (np.floor(K).max() + 1) > MAX_TABLE:
             return None
-        del A
         cost = np.full((m, n), np.inf)
         has = X >= 0
         cost[has] = lp.obj[X[has]]
