@@ -188,7 +188,8 @@ def test_structure_refuses_other_programmes():
 
 @pytest.mark.parametrize("backend", sorted(REGISTRY))
 @pytest.mark.parametrize("seed", [3, 7, 8])
-def test_every_backend_reaches_the_brute_force_optimum(backend, seed):
+def test_every_backend_reaches_the_brute_force_optimum(backend, seed, monkeypatch):
+    monkeypatch.setattr(ss, "MIN_ARCS", 0)  # the method on these tiny programmes too
     data, opt, _ = _feasible_random(200 + seed)
     plan = solve_instance(instance_from_data(data), backend, SolveOptions(gap=0.0,
                                                                          time_limit=30))
@@ -200,3 +201,33 @@ def test_every_backend_reaches_the_brute_force_optimum(backend, seed):
     lam = np.nanmin(np.where(np.isfinite(st.cost), st.cost, np.nan), axis=0)
     _, g, y, X, _ = ss.Lagrangian(st).evaluate(lam)
     assert ("Lagrangian" in plan.message) == (ss.plan_from(st, g, y, X) is not None)
+
+
+def test_switches_on_at_min_arcs_and_agrees_with_the_whole_solve():
+    # 25 sites x 200 customers = 5,000 arcs (the threshold), points in a square, cost the
+    # distance; each site can hold a fifth of the demand
+    rng = random.Random(5)
+    n, m = 200, 25
+    pts = [(rng.random(), rng.random()) for _ in range(n + m)]
+    demands = [rng.randint(1, 9) for _ in range(n)]
+    caps = [sum(demands) // 5] * m
+    fixed = [rng.randint(100, 200) for _ in range(m)]
+    cost = [[round(100 * ((pts[j][0] - pts[n + i][0]) ** 2 + (pts[j][1] - pts[n + i][1]) ** 2)
+                   ** 0.5) for i in range(m)] for j in range(n)]
+    data = facility_instance("big", caps, fixed, demands, cost, divisible=False)
+    lp, _ = _structure(data)
+    assert ss.applies(lp) is not None
+    inst = instance_from_data(data)
+    options = SolveOptions(gap=0.0, time_limit=60)
+    plan = solve_instance(inst, "highs", options)
+    assert "Lagrangian" in plan.message and plan.status is Status.OPTIMAL
+    ss.ENABLED = False
+    try:
+        whole = solve_instance(inst, "highs", options)
+    finally:
+        ss.ENABLED = True
+    assert whole.status is Status.OPTIMAL and "Lagrangian" not in whole.message
+    assert plan.objective == pytest.approx(whole.objective, abs=1e-6)
+    small = facility_instance("small", caps[:5], fixed[:5], demands[:40],
+                              [row[:5] for row in cost[:40]], divisible=False)
+    assert ss.applies(_structure(small)[0]) is None  # 200 arcs: solved whole

@@ -52,6 +52,9 @@ from .reduce import LinkStructure
 _FAMILIES = {"assign", "link", "capacity", "cover"}
 #: False solves these programmes whole (benchmarks set it to measure what the method pays).
 ENABLED = True
+#: Programmes with fewer arcs are solved whole: the backends prove them in about a
+#: second (Holmberg p1..p24, at most 1,000 arcs), where the bound phase costs as much.
+MIN_ARCS = 5_000
 #: Share of the time limit (600 s without one) spent raising the bound and finding
 #: plans before the fixing and the MIP.
 LAGRANGIAN_SHARE = 0.15
@@ -444,8 +447,12 @@ def restricted(lp: LinearProgram, st: Structure, shut: np.ndarray, must: np.ndar
 
 
 def applies(lp: LinearProgram) -> Structure | None:
-    """The structure when the method is enabled and applies to lp, else None."""
-    return Structure.of(lp) if ENABLED else None
+    """The structure when the method is enabled and applies to lp (at least MIN_ARCS
+    arcs), else None."""
+    if not ENABLED or lp.n_cols < MIN_ARCS:
+        return None
+    st = Structure.of(lp)
+    return st if st is not None and int((st.x >= 0).sum()) >= MIN_ARCS else None
 
 
 def solve(lp: LinearProgram, st: Structure, backend_name: str, options: SolveOptions
