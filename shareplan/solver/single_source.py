@@ -485,8 +485,9 @@ def solve(lp: LinearProgram, st: Structure, backend_name: str, options: SolveOpt
     note = (f"exact-knapsack Lagrangian bound {best:.10g} against a plan costing {ub:.10g}: "
             f"{int(shut.sum())} of {len(shut)} sites shut, {int(must.sum())} opened, "
             f"{int((~gone).sum())} of {int((st.x >= 0).sum())} arcs kept")
+    # the MIP ends a little before the limit: the guard, reading and checking follow
     left = None if options.time_limit is None else max(
-        0.01, options.time_limit - (time.perf_counter() - t0))
+        0.01, 0.97 * options.time_limit - 0.5 - (time.perf_counter() - t0))
     final = call_backend(sub, backend_name, replace(options, time_limit=left),
                          start=x_best[cols])
     if final.status is not Status.ERROR and final.x is not None and \
