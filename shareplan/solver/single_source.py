@@ -504,4 +504,6 @@ def solve(lp: LinearProgram, st: Structure, backend_name: str, options: SolveOpt
     bound = min(bound, ub)
     status = honest_status(Status.OPTIMAL, ub, bound, lp.obj_offset, options.gap)
     return replace(final, status=status, x=x_best, objective=ub, bound=bound,
-                   solve_s=elapsed, message=note, reported=None)
+                   solve_s=elapsed, reported=None,
+                   message=note + (f"; the fixed programme: {final.status.value}"
+                                   + (f" ({final.message})" if final.message else "")))
