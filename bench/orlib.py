@@ -2,17 +2,20 @@
 
     python bench/orlib.py --set small --backends cbc,ortools,highs
     python bench/orlib.py --set abc --only capa8000,capb5000 --time-limit 120
+    python bench/orlib.py --set yang --backends highs --whole   # without the method
 
 Sets (data in bench/data/orlib, see its OPTIMA.md):
   small     cap41..cap134, multi-source, against capopt.txt
   abc       capa/capb/capc with the 4 published capacities each, against capopt_abc.txt
   holmberg  p1..p24 single-source, against holmberg/optimal_values.txt
-  all       the three
+  yang      Yang, Chu and Chen (2012) p1..p20 single-source (30-80 sites, 200-400
+            customers), against yang/optimal_values.txt
+  all       the four
 
 Published cap41..cap134 optima are rounded to 3 decimals inconsistently (the true
 optima are multiples of 1/80): they are snapped to the nearest 1/80 before comparing
 with an absolute tolerance of 1e-3. capa/b/c: 3 decimals, tolerance 1e-3. Holmberg
-optima are integers: tolerance 0.5.
+and Yang optima are integers: tolerance 0.5.
 
 Columns: load s = convert + validate the instance; build s = network and
 formulation; solve s = the backend (including hand-off to the solver).
@@ -31,8 +34,9 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from shareplan.convert import holmberg_to_instance, orlib_to_instance
+from shareplan.convert import holmberg_to_instance, orlib_to_instance, yang_to_instance
 from shareplan.models.load import instance_from_data
+from shareplan.solver import single_source
 from shareplan.solver.backends import REGISTRY
 from shareplan.solver.core import SolveOptions
 from shareplan.solver.run import solve_instance
@@ -88,6 +92,12 @@ def cases(which: str, data: Path) -> list[Case]:
             name = f"p{k}"
             out.append(Case(name, lambda p=data / "holmberg" / name: holmberg_to_instance(p),
                             opt[name], 0.5))
+    if which in ("yang", "all"):
+        opt = read_optima(data / "yang" / "optimal_values.txt")
+        for k in range(1, 21):
+            name = f"p{k}"
+            out.append(Case(f"yang_{name}",
+                            lambda p=data / "yang" / name: yang_to_instance(p), opt[name], 0.5))
     return out
 
 
@@ -104,7 +114,7 @@ def main(argv: list[str] | None = None) -> int:
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--backends", default="cbc,ortools,highs",
                     help="comma-separated backend names (default: cbc,ortools,highs)")
-    ap.add_argument("--set", dest="which", choices=["small", "abc", "holmberg", "all"],
+    ap.add_argument("--set", dest="which", choices=["small", "abc", "holmberg", "yang", "all"],
                     default="small")
     ap.add_argument("--time-limit", type=float, default=60.0, help="seconds per solve")
     ap.add_argument("--gap", type=float, default=0.0,
@@ -113,7 +123,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--only", default="", help="comma-separated instance names to run")
     ap.add_argument("--data", type=Path, default=DEFAULT_DATA,
                     help=f"benchmark directory (default {DEFAULT_DATA}; env SHAREPLAN_ORLIB)")
+    ap.add_argument("--whole", action="store_true",
+                    help="solve single-source programmes whole, without the Lagrangian "
+                         "method of shareplan/solver/single_source.py (to compare)")
     args = ap.parse_args(argv)
+    single_source.ENABLED = not args.whole
 
     backends = [b.strip() for b in args.backends.split(",") if b.strip()]
     unknown = [b for b in backends if b not in REGISTRY]

@@ -337,6 +337,22 @@ def convert_holmberg_cmd(file, out):
     click.echo(f"wrote {out} ({len(data['forces'])} customers, {len(data['sites'])} sites)")
 
 
+@convert_group.command("yang")
+@click.argument("file", type=click.Path(dir_okay=False))
+@click.option("--out", required=True, type=click.Path(dir_okay=False))
+@guarded
+def convert_yang_cmd(file, out):
+    """Yang, Chu and Chen (2012) single-source files p1..p20 (whole numbers only)."""
+    from .convert import yang_to_instance
+
+    try:
+        data = yang_to_instance(file)
+    except ValueError as exc:
+        raise click.UsageError(str(exc)) from None
+    _write_instance(data, out)
+    click.echo(f"wrote {out} ({len(data['forces'])} customers, {len(data['sites'])} sites)")
+
+
 @cli.command("generate")
 @click.option("--forces", type=click.IntRange(min=1, max=5000), default=10, show_default=True)
 @click.option("--functions", type=click.IntRange(min=1, max=100), default=5, show_default=True)

@@ -19,6 +19,9 @@ Formats (see bench/data/orlib/OPTIMA.md):
   literal word ``capacity``); then for each customer ``demand`` and m costs.
 - Holmberg et al. (1999) ``p1..p71``: ``m n``; m pairs ``capacity fixed_cost``; n
   demands; then the m x n cost matrix by warehouse (row i = c_i1..c_in).
+- Yang, Chu and Chen (2012) ``p1..p20`` (30 to 80 warehouses, 200 to 400 customers):
+  the Holmberg layout, read by the same parser; every number must be a whole number
+  (the published sets are integral), which :func:`yang_to_instance` checks.
 
 Nothing here imports a solver; the functions return dicts that
 :func:`shareplan.models.load.instance_from_data` validates.
@@ -39,6 +42,10 @@ ORLIB_SOURCE = (
 HOLMBERG_SOURCE = (
     "K. Holmberg, M. Ronnqvist, D. Yuan, 'An exact algorithm for the capacitated facility "
     "location problems with single sourcing', EJOR 113 (1999) 544-559"
+)
+YANG_SOURCE = (
+    "Z. Yang, F. Chu, H. Chen, 'A cut-and-solve based algorithm for the single-source "
+    "capacitated facility location problem', EJOR 221 (2012) 521-532"
 )
 
 
@@ -258,3 +265,29 @@ def holmberg_to_instance(path: str | Path) -> dict:
             "sharing instance.")
     return facility_instance(f"holmberg_{stem}", caps, fixed, demands, cost, divisible=False,
                              description=desc, sources=[HOLMBERG_SOURCE, f"file: {path.name}"])
+
+
+def yang_to_instance(path: str | Path) -> dict:
+    """A Yang, Chu and Chen (2012) single-source file (Holmberg layout) as an instance.
+
+    Their sets are integral (capacities, fixed costs, demands, costs); a fractional
+    value means another format was given, and is refused with its place in the file.
+    """
+    path = Path(path)
+    caps, fixed, demands, cost = parse_holmberg(path)
+    m, n = len(caps), len(demands)
+    named = ([(f"the capacity of warehouse {w + 1}", v) for w, v in enumerate(caps)]
+             + [(f"the fixed cost of warehouse {w + 1}", v) for w, v in enumerate(fixed)]
+             + [(f"the demand of customer {c + 1}", v) for c, v in enumerate(demands)]
+             + [(f"the cost of serving customer {c + 1} from warehouse {w + 1}", v)
+                for c, row in enumerate(cost) for w, v in enumerate(row)])
+    for what, value in named:
+        if value != int(value):
+            raise ValueError(f"{path}: {what} is {value}; the Yang et al. sets hold whole "
+                             "numbers only (wrong file? Holmberg files convert with "
+                             "holmberg_to_instance)")
+    stem = _stem(path)
+    desc = (f"Yang, Chu and Chen single-source capacitated facility location {stem} "
+            f"({m} warehouses x {n} customers) as a one-function sharing instance.")
+    return facility_instance(f"yang_{stem}", caps, fixed, demands, cost, divisible=False,
+                             description=desc, sources=[YANG_SOURCE, f"file: {path.name}"])

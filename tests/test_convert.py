@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from shareplan.convert import holmberg_to_instance, orlib_to_instance
+from shareplan.convert import holmberg_to_instance, orlib_to_instance, yang_to_instance
 from shareplan.generate import generate_instance
 from shareplan.models.load import instance_from_data, load_instance
 from shareplan.solver.core import SolveOptions, Status
@@ -199,3 +199,60 @@ def test_national_instance_loads():
         assert f.provenance["frontline_officers_fte"].startswith("DERIVED"), f.id
     assert all(c.staff_fte >= 0 for c in inst.costs)
     assert inst.sources
+
+
+def test_yang_layout_by_hand(tmp_path):
+    # Holmberg layout, whole numbers: m=2 n=3; caps/fixed; demands; costs by warehouse
+    path = tmp_path / "p0"
+    path.write_text("2    3\n20      100\n25      50\n10   10   5   \n5   6   40\n20   30   4\n")
+    data = yang_to_instance(path)
+    fn = data["functions"][0]
+    assert data["name"] == "yang_p0" and fn["divisible"] is False
+    assert fn["hosts"][1] == {"site": "w2", "fixed_cost_gbp": 50, "capacity": 25}
+    assert fn["arc_cost_gbp"]["c3"] == {"w1": 40, "w2": 4}
+    assert [c["demand"] for c in data["costs"]] == [10, 10, 5]
+    assert "Yang" in data["sources"][0]
+    # w1 alone: 100 + 5 + 6 + 40 = 151 but 25 > 20; w2 alone: 50 + 20 + 30 + 4 = 104 (25 fits)
+    assert _solve(data, "highs").objective == pytest.approx(104.0)
+
+
+def test_yang_refuses_fractions_and_short_files(tmp_path):
+    path = tmp_path / "p0"
+    path.write_text("2 3\n20 100\n25 50\n10 10 5\n5 6 40\n20 30.5 4\n")
+    with pytest.raises(ValueError, match=r"customer 2 from warehouse 2 is 30.5.*whole"):
+        yang_to_instance(path)
+    path.write_text("2 3\n20 100\n25 50\n10 10 5\n5 6 40\n")
+    with pytest.raises(ValueError, match=r"ends early.*expected 15 values"):
+        yang_to_instance(path)
+
+
+def test_yang_bundled_file_sizes_and_first_values():
+    data = yang_to_instance(ORLIB / "yang" / "p1")
+    fn = data["functions"][0]
+    assert len(data["sites"]) == 30 and len(data["forces"]) == 200
+    assert fn["hosts"][0] == {"site": "w1", "fixed_cost_gbp": 1712, "capacity": 220}
+    assert data["costs"][0]["demand"] == 14
+    assert fn["arc_cost_gbp"]["c1"]["w1"] == 121 and fn["arc_cost_gbp"]["c2"]["w1"] == 37
+    big = yang_to_instance(ORLIB / "yang" / "p20")
+    assert (len(big["sites"]), len(big["forces"])) == (80, 400)
+    optima = (ORLIB / "yang" / "optimal_values.txt").read_text().split()
+    assert optima[:2] == ["p1", "30181"] and len(optima) == 40
+
+
+def test_cli_convert_yang(tmp_path):
+    import subprocess
+    import sys
+
+    src = tmp_path / "p0"
+    src.write_text("2 3\n20 100\n25 50\n10 10 5\n5 6 40\n20 30 4\n")
+    out = tmp_path / "p0.json"
+    ok = subprocess.run([sys.executable, "-m", "shareplan.cli", "convert", "yang", str(src),
+                         "--out", str(out)], capture_output=True, text=True, timeout=120)
+    assert ok.returncode == 0, ok.stderr
+    assert json.loads(out.read_text())["name"] == "yang_p0"
+    src.write_text("2 3\n20 100\n25 50\n10 10 5.5\n5 6 40\n20 30 4\n")
+    bad = subprocess.run([sys.executable, "-m", "shareplan.cli", "convert", "yang", str(src),
+                          "--out", str(tmp_path / "bad.json")], capture_output=True, text=True,
+                         timeout=120)
+    assert bad.returncode == 2 and "demand of customer 3 is 5.5" in bad.stderr
+    assert "Traceback" not in bad.stderr and not (tmp_path / "bad.json").exists()

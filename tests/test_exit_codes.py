@@ -53,6 +53,7 @@ CASES = {  # command -> (arguments, the exit code it has with or without a reade
     "convert orlib": (["convert", "orlib", "{d}/cap.txt", "--capacity", "25", "--out",
                        "{d}/cap.json"], 0),
     "convert holmberg": (["convert", "holmberg", "{d}/p1.txt", "--out", "{d}/p1.json"], 0),
+    "convert yang": (["convert", "yang", "{d}/p1.txt", "--out", "{d}/yang_p1.json"], 0),
     "generate": (["generate", "--forces", "3", "--functions", "2", "--out", "{d}/gen.json"], 0),
     "sweep": (["sweep", "{d}/inst.json", "--vary", "functions.fin.unit_fixed_cost_gbp=40,60",
                "--workers", "1", "--out", "{d}/sweep.csv"], 0),

@@ -679,10 +679,10 @@ def calibrate(rates, rounds=4):
 
 def main(argv=None) -> int:
     """Build, validate with the package's loader (every load-time rule), write atomically."""
+    import argparse
+
     from shareplan.io import atomic_write_text
     from shareplan.models.load import InstanceError, instance_from_data, parse_json_text
-
-    import argparse
 
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                  formatter_class=argparse.RawDescriptionHelpFormatter)

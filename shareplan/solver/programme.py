@@ -9,7 +9,7 @@ import time
 
 import numpy as np
 
-from . import deadline, reduce
+from . import deadline, reduce, single_source
 from .core import BackendResult, SolveOptions, Status
 from .deadline import remaining
 from .guard import VIOLATION_TOLERANCE, call_backend
@@ -24,7 +24,9 @@ def solve_programme(lp: LinearProgram, backend_name: str, options: SolveOptions
     t0 = time.perf_counter()
     _offer_trivial(lp)
     res = None
-    if (links := reduce.applies(lp)) is not None:
+    if (facility := single_source.applies(lp)) is not None:
+        res = single_source.solve(lp, facility, backend_name, options)
+    if res is None and (links := reduce.applies(lp)) is not None:
         res = reduce.solve_reduced(lp, links, backend_name, options)
     if res is None:  # no reduction, or no heuristic plan for it: the whole programme
         res = call_backend(lp, backend_name, remaining(options, t0))
