@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import click
@@ -56,9 +57,13 @@ def cli():
 @click.option("--json", "as_json", is_flag=True, help="Print the plan JSON on stdout.")
 @click.option("--quiet", "-q", is_flag=True, help="Print nothing but errors.")
 @shadow_option
+@click.option("--decomposition", type=click.Choice(["auto", "on", "off"]), default="auto",
+              show_default=True,
+              help="Unit-column decomposition (price, bound, fix, close) for one-block "
+                   "instances with per-force targets or floors: auto uses it where it pays.")
 @guarded
 def run_cmd(instance, backend, time_limit, gap, threads, seed, log, out, csv_dir, xlsx_path,
-            as_json, quiet, shadow_budget):
+            as_json, quiet, shadow_budget, decomposition):
     """Solve INSTANCE (a .json or .xlsx file, or a bundled name such as bch-2013) and print
     the plan as a briefing."""
     from .io import atomic_write_json
@@ -67,7 +72,8 @@ def run_cmd(instance, backend, time_limit, gap, threads, seed, log, out, csv_dir
 
     path = _bundled(instance)
     inst, digest = load_instance(path)
-    options = make_options(time_limit, gap, threads, seed, log)
+    options = replace(make_options(time_limit, gap, threads, seed, log),
+                      decomposition=decomposition)
     plan = solve_instance(inst, backend, options, digest=digest,
                           progress=sys.stderr.isatty())  # quiet when piped
     briefing = None

@@ -10,7 +10,7 @@ import numpy as np
 from ..models.instance import Instance
 from ..models.load import InstanceError, Problem, instance_digest
 from ..models.network import build_network
-from . import deadline, reduce
+from . import deadline, decompose, reduce
 from .backends import DEFAULT_BACKEND, SolveOptions, Status
 from .backends.base import BackendResult, relative_gap
 from .deadline import remaining
@@ -106,6 +106,16 @@ def solve_formulation(form: Formulation, backend_name: str, options: SolveOption
                       ) -> BackendResult:
     if form.primary is not None:
         return _solve_lexicographic(form, backend_name, options)
+    if options.decomposition == "on" or (options.decomposition == "auto"
+                                         and decompose.pays(form)):
+        t0 = time.perf_counter()
+        _offer_trivial(form.lp)
+        res = decompose.solve_decomposed(form, backend_name, options)
+        if res is not None:
+            if res.x is not None and res.status is not Status.ERROR:
+                deadline.offer(res.x, res.bound)
+            return res
+        options = remaining(options, t0)
     return solve_programme(form.lp, backend_name, options)
 
 
