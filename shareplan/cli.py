@@ -370,9 +370,12 @@ def convert_holmberg_cmd(file, out):
               default=150.0,
               show_default=True, help="km within which forces may share a unit.")
 @click.option("--no-targets", is_flag=True, help="No per-force savings targets.")
+@click.option("--one-block", is_flag=True,
+              help="Lay the forces out like England and Wales (each within reach of another), "
+                   "so the distance rule joins them all into one block.")
 @click.option("--out", required=True, type=click.Path(dir_okay=False))
 @guarded
-def generate_cmd(forces, functions, seed, max_distance, no_targets, out):
+def generate_cmd(forces, functions, seed, max_distance, no_targets, one_block, out):
     """A seeded synthetic instance of any size the loader reads (same seed, same file)."""
     from .generate import generate_instance, largest_forces
     from .models.load import MAX_INSTANCE_BYTES
@@ -385,7 +388,8 @@ def generate_cmd(forces, functions, seed, max_distance, no_targets, out):
             f"{functions} functions give at most {most} forces (or fewer functions)",
             param_hint="--forces")
     data = generate_instance(forces=forces, functions=functions, seed=seed,
-                             max_distance_km=max_distance, targets=not no_targets)
+                             max_distance_km=max_distance, targets=not no_targets,
+                             one_block=one_block)
     _write_instance(data, out)
     click.echo(f"wrote {out} ({forces} forces, {functions} shareable functions, seed {seed})")
 

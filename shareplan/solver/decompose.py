@@ -75,6 +75,15 @@ PENALTY_RAISES = 3
 #: A closing MIP with more columns than this is not attempted (the plan of step 3 and
 #: L(y) are returned).
 MAX_CLOSING_COLUMNS = 400_000
+#: Columns (the generated ones and those of least fixing bound) the plan is improved over
+#: when the closing MIP would be too large.
+IMPROVE_COLUMNS = 40_000
+#: A dive fixes up to 1 / DIVE_SHARE of the fractional columns at a time.
+DIVE_SHARE = 4
+#: Pricing rounds after each fixing of a dive (its LP need not be optimal).
+DIVE_ROUNDS = 3
+#: More pricing rounds a dive allows a fixing to meet every target and floor again.
+DIVE_SETTLE = 20
 
 
 @dataclass
@@ -302,6 +311,8 @@ class Master:
                        self.slack_sign)
         self.in_master = np.zeros(0, np.int64)  # unit columns, in master column order
         self.member = np.zeros(len(cols), bool)
+        self.allowed = np.ones(len(cols), bool)  # not ruled out by a dive's fixings
+        self.position = np.full(len(cols), -1)  # highspy column of each unit column
 
     def matrix(self, J: np.ndarray) -> sp.csc_matrix:
         """The master rows of columns J (assign, block, savings, floors)."""
@@ -334,15 +345,41 @@ class Master:
                              shape=(self.n_rows, len(J)))
 
     def add(self, J: np.ndarray) -> None:
-        J = J[~self.member[J]]
+        J = J[~self.member[J] & self.allowed[J]]
         if not len(J):
             return
         A = self.matrix(J)
         self.h.addCols(len(J), self.cols.cost[J], np.zeros(len(J)), np.full(len(J), self.inf),
                        A.nnz, A.indptr[:-1].astype(np.int32), A.indices.astype(np.int32),
                        A.data)
+        self.position[J] = len(self.slack_rows) + len(self.in_master) + np.arange(len(J))
         self.in_master = np.concatenate([self.in_master, J])
         self.member[J] = True
+
+    def values(self) -> np.ndarray:
+        """lambda of the master's unit columns (order of in_master) at its last solve."""
+        sol = np.asarray(self.h.getSolution().col_value)
+        return sol[len(self.slack_rows):]
+
+    def fix(self, J: np.ndarray) -> None:
+        """lambda_j = 1 exactly for j in J (all others free again); every column sharing a
+        block, or a force in the same function, with one of them is ruled out (bound 0,
+        not priced in)."""
+        c, r = self.cols, self.rows
+        self.add(J)
+        used = np.zeros((r.n_functions, r.n + 1), bool)
+        used[c.fn[J][:, None], c.force[J]] = True
+        used[:, r.n] = False
+        blocks = np.zeros(len(c.block_fn), bool)
+        blocks[c.block[J]] = True
+        clash = blocks[c.block] | used[c.fn[:, None], c.force].any(axis=1)
+        clash[J] = False
+        self.allowed = ~clash
+        M = self.in_master
+        lo = np.isin(M, J).astype(float)
+        hi = np.where(clash[M], 0.0, self.inf)
+        pos = self.position[M].astype(np.int32)
+        self.h.changeColsBounds(len(pos), pos, lo, hi)
 
     def solve(self) -> tuple[float, np.ndarray, float] | None:
         """(value, row duals, slack used) of the master LP, or None if it failed."""
@@ -406,16 +443,19 @@ class Priced:
     slack: float  # slack the master's optimum still uses (0: the LP is the column LP)
 
 
-def price(master: Master, t_end: float, tol: float = 1e-7) -> Priced | None:
-    """Column generation until no column prices out (or t_end); None if the LP fails."""
+def price(master: Master, t_end: float, tol: float = 1e-7, max_rounds: int = 10_000,
+          raises: int = PENALTY_RAISES) -> Priced | None:
+    """Column generation until no allowed column prices out (or t_end, or max_rounds);
+    None if the LP fails."""
     cols = master.cols
-    order = np.lexsort((cols.cost, cols.block))
-    first = np.r_[True, cols.block[order][1:] != cols.block[order][:-1]]
-    rank = np.arange(len(order)) - np.maximum.accumulate(np.where(first, np.arange(len(order)),
-                                                                  0))
-    master.add(order[rank < PER_BLOCK])  # the cheapest few of each block
+    if not len(master.in_master):  # start from the cheapest few of each block
+        order = np.lexsort((cols.cost, cols.block))
+        first = np.r_[True, cols.block[order][1:] != cols.block[order][:-1]]
+        rank = np.arange(len(order)) - np.maximum.accumulate(
+            np.where(first, np.arange(len(order)), 0))
+        master.add(order[rank < PER_BLOCK])
     best = -np.inf
-    raises, rounds = 0, 0
+    rounds = 0
     while True:
         rounds += 1
         out = master.solve()
@@ -423,24 +463,90 @@ def price(master: Master, t_end: float, tol: float = 1e-7) -> Priced | None:
             return None
         value, y, slack = out
         y = master.signed(y)
-        rc = master.reduced_costs(y)
+        rc = np.where(master.allowed, master.reduced_costs(y), np.inf)
         bound, low = master.lagrangian(y, rc)
         if bound > best:
             best, keep = bound, (bound, rc, low)
         scale = max(1.0, abs(value))
-        negative = np.nonzero(rc < -tol * scale)[0]
+        negative = np.nonzero((rc < -tol * scale) & master.allowed)[0]
         done = value - bound <= tol * scale or not len(negative)
-        if done and slack > 1e-9 and raises < PENALTY_RAISES:
+        if done and slack > 1e-9 and raises > 0:
             master.raise_penalties()
-            raises += 1
+            raises -= 1
             continue
-        if done or time.perf_counter() > t_end or stopped():
+        if done or rounds >= max_rounds or time.perf_counter() > t_end or stopped():
             return Priced(keep[0], keep[1], keep[2], master, rounds, slack)
         neg = negative[np.lexsort((rc[negative], cols.block[negative]))]
         first = np.r_[True, cols.block[neg][1:] != cols.block[neg][:-1]]
         rank = np.arange(len(neg)) - np.maximum.accumulate(np.where(first, np.arange(len(neg)),
                                                                     0))
         master.add(neg[rank < PER_BLOCK])
+
+
+def dive(master: Master, t_end: float, tol: float = 1e-6) -> list[np.ndarray]:
+    """LP diving: price, fix the columns the master LP sets to 1 and the most used
+    fractional ones that do not clash, rule out their clashes, price again, until the LP
+    is integral. A fixing that leaves targets or floors unmet (slack after DIVE_SETTLE
+    more rounds) is undone and tried with the single most used column, then the dive
+    stops. Returns the columns fixed at each level (the LP was feasible with them), the
+    last one the plan itself when the dive ends integral."""
+    levels: list[np.ndarray] = []
+    fixed = np.zeros(0, np.int64)
+    cols = master.cols
+    while time.perf_counter() < t_end and not stopped():
+        lam = master.values()
+        J = master.in_master
+        ones = J[lam >= 1 - tol]
+        frac = np.nonzero((lam > tol) & (lam < 1 - tol))[0]
+        if not len(frac):
+            levels.append(ones)
+            break
+        frac = J[frac[np.argsort(-lam[frac], kind="stable")]]
+        batch, used, blocks = [], set(), set()
+        for j in frac[:max(1, len(frac) // DIVE_SHARE)]:
+            mine = {(int(cols.fn[j]), int(f)) for f in cols.force[j] if f < master.rows.n}
+            if int(cols.block[j]) in blocks or mine & used:
+                continue
+            batch.append(j)
+            used |= mine
+            blocks.add(int(cols.block[j]))
+        for trial in (batch, batch[:1]):
+            deeper = np.union1d(fixed, np.concatenate([ones, np.array(trial, np.int64)]))
+            master.fix(deeper)
+            priced = price(master, t_end, tol=1e-6, max_rounds=DIVE_ROUNDS, raises=0)
+            if priced is not None and priced.slack > 1e-7:  # unmet rows: price some more
+                priced = price(master, t_end, tol=1e-6, max_rounds=DIVE_SETTLE, raises=0)
+            if priced is not None and priced.slack <= 1e-7:
+                break
+            if len(batch) == 1:
+                break
+        else:
+            priced = None
+        if priced is None or priced.slack > 1e-7:
+            break
+        fixed = deeper
+        levels.append(fixed)
+    return levels
+
+
+def heuristic_plan(cols: UnitColumns, rows: CouplingRows, master: Master, J: np.ndarray,
+                   levels: list[np.ndarray], backend_name: str, options: SolveOptions,
+                   t_end: float) -> tuple[np.ndarray, BackendResult] | None:
+    """(columns of a plan, the backend's answer): the MIP over columns J with the deepest
+    dive level's columns fixed at 1, backing off a level while it finds no plan."""
+    for fixed in [*reversed(levels), np.zeros(0, np.int64)]:
+        left = t_end - time.perf_counter()
+        if left <= 0 or stopped():
+            return None
+        K = np.union1d(J, fixed)
+        prog = column_programme(cols, rows, master, K)
+        prog.lb[np.isin(K, fixed)] = 1.0
+        res = call_backend(prog, backend_name, replace(
+            options, time_limit=max(1.0, left if not len(fixed) else min(left, 0.5 * left + 5)),
+            gap=max(options.gap, 1e-4)))
+        if res.x is not None and res.status is not Status.ERROR:
+            return K[res.x > 0.5], res
+    return None
 
 
 def column_programme(cols: UnitColumns, rows: CouplingRows, master: Master, J: np.ndarray
@@ -510,19 +616,19 @@ def solve_decomposed(form: Formulation, backend_name: str, options: SolveOptions
         return None
     rows = coupling_rows(form)
     master = Master(cols, rows)
-    priced = price(master, t0 + 0.5 * budget)
+    priced = price(master, t0 + 0.4 * budget)
     if priced is None or stopped():
         return None
     offset = lp.obj_offset
     bound = priced.bound
-    # 3. a plan from the generated columns
+    # 3. a plan: the MIP over the generated columns, fixed as deep as a dive went
+    levels = dive(master, t0 + 0.5 * budget)
     J = master.in_master
-    heur = call_backend(column_programme(cols, rows, master, J), backend_name,
-                        replace(options, time_limit=max(1.0, 0.25 * budget),
-                                gap=max(options.gap, 1e-4)))
-    if heur.x is None or heur.status is Status.ERROR:
+    found = heuristic_plan(cols, rows, master, J, levels, backend_name, options,
+                           t0 + 0.7 * budget)
+    if found is None:
         return None
-    start = J[heur.x > 0.5]
+    start, heur = found
     upper = float(cols.cost[start].sum())
     x_start = to_compact(form, cols, start)
     deadline.offer(x_start, bound + offset)
@@ -534,12 +640,26 @@ def solve_decomposed(form: Formulation, backend_name: str, options: SolveOptions
             f"rounds, Lagrangian (column LP) bound {bound + offset:.10g}; "
             f"{len(keep):,} columns left by reduced-cost fixing against a plan costing "
             f"{upper + offset:.10g}")
-    if len(keep) > MAX_CLOSING_COLUMNS or stopped():
-        return _result(form, x_start, upper + offset, bound + offset, heur, options, t0,
-                       note + "; too many to close: the bound is the Lagrangian bound")
-    # 5. closing
     left = None if options.time_limit is None else max(
         0.01, options.time_limit - (time.perf_counter() - t0))
+    if len(keep) > MAX_CLOSING_COLUMNS or stopped():
+        # too many to close: a better plan from the most promising columns, in the time left
+        if stopped():
+            return _result(form, x_start, upper + offset, bound + offset, heur, options, t0,
+                           note + "; stopped: the bound is the Lagrangian bound")
+        wider = np.union1d(J, np.argsort(floor_of, kind="stable")[:IMPROVE_COLUMNS])
+        more = call_backend(column_programme(cols, rows, master, wider), backend_name,
+                            replace(options, time_limit=left),
+                            start=np.isin(wider, start).astype(float))
+        if more.x is not None and more.status is not Status.ERROR and \
+                float(cols.cost[wider[more.x > 0.5]].sum()) < upper:
+            start = wider[more.x > 0.5]
+            upper = float(cols.cost[start].sum())
+            x_start = to_compact(form, cols, start)
+        return _result(form, x_start, upper + offset, bound + offset, more, options, t0,
+                       note + f"; too many to close: the plan is the best over {len(wider):,} "
+                       "of them and the bound is the Lagrangian bound")
+    # 5. closing
     final = call_backend(column_programme(cols, rows, master, keep), backend_name,
                          replace(options, time_limit=left),
                          start=np.isin(keep, start).astype(float))
