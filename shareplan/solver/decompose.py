@@ -63,7 +63,7 @@ from .lp import LinearProgram
 
 #: The decomposition switches on (``auto``) for one-block programmes with per-force rows
 #: and at least this many candidate arcs (measured: bench/national.py, docs/national.md).
-MIN_ARCS = 1_500
+MIN_ARCS = 200
 #: More unit columns than this are not listed (memory: about 90 bytes a column).
 MAX_COLUMNS = 6_000_000
 #: Columns joining the master per block and pricing round.
@@ -121,8 +121,8 @@ def _combos(n: int, k: int) -> np.ndarray:
     """All k-subsets of range(n) as rows (cached: every host of a size reuses them)."""
     key = (n, k)
     if key not in _COMBO_CACHE:
-        _COMBO_CACHE[key] = (np.array(list(combinations(range(n), k)), dtype=np.int32)
-                             .reshape(-1, k))
+        _COMBO_CACHE[key] = (np.zeros((1, 0), np.int32) if k == 0 else
+                             np.array(list(combinations(range(n), k)), dtype=np.int32))
     return _COMBO_CACHE[key]
 
 
