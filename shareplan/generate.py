@@ -27,10 +27,10 @@ docs/national.md for the real ones):
   (150 km default) and at most ``max_members`` (4) forces a unit.
 
 ``one_block=True`` places the forces instead as England and Wales lays out its 43: on
-a plane around (52.5 N, 1.5 W), each new HQ 50 km (at most half the maximum distance) to 0.8 x it from
-an earlier one (and at least 45 km, at most 0.45 x it, from every other), so about as many neighbours in
-reach as a real force has and the distance rule joins every force into one block
-(the independent-groups split of models/components.py then does not apply).
+a plane around (52.5 N, 1.5 W), each new HQ 50 km (at most half the maximum distance)
+to 0.8 x that distance from an earlier one, and at least 45 km (at most 0.45 x it) from
+every other, so about as many neighbours in reach as a real force has and the distance
+rule joins every force into one block (models/components.py then finds no split).
 """
 
 from __future__ import annotations
