@@ -78,6 +78,8 @@ MAX_CLOSING_COLUMNS = 400_000
 #: Columns (the generated ones and those of least fixing bound) the plan is improved over
 #: when the closing MIP would be too large.
 IMPROVE_COLUMNS = 40_000
+#: Share of the time limit by which the last MIP is to end.
+FINISH_BY = 0.92
 #: A dive fixes up to 1 / DIVE_SHARE of the fractional columns at a time.
 DIVE_SHARE = 4
 #: Pricing rounds after each fixing of a dive (its LP need not be optimal).
@@ -640,8 +642,10 @@ def solve_decomposed(form: Formulation, backend_name: str, options: SolveOptions
             f"rounds, Lagrangian (column LP) bound {bound + offset:.10g}; "
             f"{len(keep):,} columns left by reduced-cost fixing against a plan costing "
             f"{upper + offset:.10g}")
+    # the last MIP ends before the run's watch would stop it, so this answer (its bound
+    # labelled) is the one returned
     left = None if options.time_limit is None else max(
-        0.01, options.time_limit - (time.perf_counter() - t0))
+        0.01, FINISH_BY * options.time_limit - (time.perf_counter() - t0))
     if len(keep) > MAX_CLOSING_COLUMNS or stopped():
         # too many to close: a better plan from the most promising columns, in the time left
         if stopped():
@@ -676,8 +680,11 @@ def solve_decomposed(form: Formulation, backend_name: str, options: SolveOptions
         chosen, value = start, upper
     closing = final.bound if final.bound is not None else -np.inf
     best = max(bound, min(closing, value))
+    how = (f"; proven by {final.solver}'s MIP over them" if final.status is Status.OPTIMAL
+           else f"; {final.solver}'s MIP over them stopped ({final.status.value}): the bound "
+           "is the larger of its own and the Lagrangian bound")
     return _result(form, to_compact(form, cols, chosen), value + offset, best + offset, final,
-                   options, t0, note + f"; closed by {final.solver} over them")
+                   options, t0, note + how)
 
 
 def _result(form: Formulation, x: np.ndarray, objective: float, bound: float,
