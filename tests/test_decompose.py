@@ -137,3 +137,63 @@ def test_one_block_generator_joins_every_force():
         clustered = instance_from_data(generate_instance(forces=n, functions=2, seed=n,
                                                          regions=8, max_distance_km=40))
         assert split_instance(clustered, build_network(clustered)) is not None
+
+
+def test_national_builder_makes_one_block_with_targets_and_floors(tmp_path):
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from shareplan.models.components import split_instance
+    from shareplan.models.load import load_instance
+
+    root = Path(__file__).resolve().parents[1]
+    out = tmp_path / "national-150.json"
+    subprocess.run([sys.executable, str(root / "tools/build_national_instance.py"), str(out),
+                    "--max-km", "150", "--target-share", "0.02"], check=True)
+    inst = load_instance(out)[0]
+    assert len(inst.forces) == 43
+    assert split_instance(inst, build_network(inst)) is None
+    for f in inst.forces:
+        assert abs(f.savings_target_gbp - 0.02 * f.budget_gbp) <= 1e3
+        assert f.frontline_floor_fte is not None
+    bad = subprocess.run([sys.executable, str(root / "tools/build_national_instance.py"),
+                          str(tmp_path / "x.json"), "--max-km", "-5"], capture_output=True,
+                         text=True)
+    assert bad.returncode == 2 and "--max-km" in bad.stderr
+
+
+def test_cli_decomposition_switch_and_one_block_generator(tmp_path):
+    import json
+
+    from helpers import run_cli
+
+    path = tmp_path / "g.json"
+    res = run_cli("generate", "--forces", "10", "--functions", "4", "--seed", "1",
+                  "--one-block", "--out", str(path))
+    assert res.exit_code == 0, res.output
+    assert json.loads(path.read_text()) == generate_instance(forces=10, functions=4, seed=1,
+                                                             one_block=True)
+    plans = {}
+    for mode in ("on", "off"):
+        out = tmp_path / f"{mode}.json"
+        res = run_cli(str(path), "--backend", "highs", "--decomposition", mode,
+                      "--shadow-budget", "0", "--quiet", "--out", str(out))
+        assert res.exit_code == 0, res.output
+        plans[mode] = json.loads(out.read_text())
+    assert plans["on"]["options"]["decomposition"] == "on"
+    assert ("unit-column decomposition" in plans["on"]["message"]) and \
+        "unit-column" not in plans["off"]["message"]
+    assert abs(plans["on"]["objective"] - plans["off"]["objective"]) <= \
+        1e-6 * abs(plans["off"]["objective"])
+    assert run_cli(str(path), "--decomposition", "sometimes").exit_code == 2
+
+
+def test_forcing_the_decomposition_where_it_cannot_apply_says_why():
+    data = generate_instance(forces=6, functions=2, seed=2, one_block=True)
+    data["functions"][0]["max_units"] = 1  # a row across the units of a function
+    plan = solve(data, "highs", decomposition="on")
+    whole = solve(data, "highs", decomposition="off")
+    assert "decomposition not used: function 'finance' has a maximum number of units" \
+        in plan.message
+    assert abs(plan.objective - whole.objective) <= 1e-6 * abs(whole.objective)

@@ -166,6 +166,8 @@ def why_not(form: Formulation) -> str | None:
             return f"function '{fn.id}' has a fixed existing unit"
         if any(hs.also_sites for hs in fn.hosts or []):
             return f"function '{fn.id}' has a multi-site unit"
+    if count_columns(form) > MAX_COLUMNS:
+        return f"more than {MAX_COLUMNS:,} unit columns"
     return None
 
 
@@ -609,7 +611,7 @@ def solve_decomposed(form: Formulation, backend_name: str, options: SolveOptions
     """Steps 1-5 of the module docstring; None when the column model does not apply or
     its first steps find no plan (the caller then solves the compact model)."""
     t0 = time.perf_counter()
-    if why_not(form) is not None or count_columns(form) > MAX_COLUMNS:
+    if why_not(form) is not None:
         return None
     budget = options.time_limit if options.time_limit is not None else 3600.0
     lp = form.lp

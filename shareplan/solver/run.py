@@ -115,7 +115,12 @@ def solve_formulation(form: Formulation, backend_name: str, options: SolveOption
             if res.x is not None and res.status is not Status.ERROR:
                 deadline.offer(res.x, res.bound)
             return res
-        options = remaining(options, t0)
+        whole = solve_programme(form.lp, backend_name, remaining(options, t0))
+        if options.decomposition == "on":  # asked for: say why the compact model solved it
+            why = decompose.why_not(form) or "the column model found no plan first"
+            whole.message = "; ".join(m for m in (f"decomposition not used: {why}",
+                                                  whole.message) if m)
+        return whole
     return solve_programme(form.lp, backend_name, options)
 
 
