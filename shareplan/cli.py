@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import click
@@ -58,9 +59,13 @@ def cli():
 @click.option("--json", "as_json", is_flag=True, help="Print the plan JSON on stdout.")
 @click.option("--quiet", "-q", is_flag=True, help="Print nothing but errors.")
 @shadow_option
+@click.option("--decomposition", type=click.Choice(["auto", "on", "off"]), default="auto",
+              show_default=True,
+              help="Unit-column decomposition (price, bound, fix, close) for one-block "
+                   "instances with per-force targets or floors: auto uses it where it pays.")
 @guarded
 def run_cmd(instance, backend, time_limit, gap, threads, seed, log, out, csv_dir, xlsx_path,
-            as_json, quiet, shadow_budget):
+            as_json, quiet, shadow_budget, decomposition):
     """Solve INSTANCE (a .json or .xlsx file, or a bundled name such as bch-2013) and print
     the plan as a briefing."""
     from .io import atomic_write_json
@@ -69,7 +74,8 @@ def run_cmd(instance, backend, time_limit, gap, threads, seed, log, out, csv_dir
 
     path = _bundled(instance)
     inst, digest = load_instance(path)
-    options = make_options(time_limit, gap, threads, seed, log)
+    options = replace(make_options(time_limit, gap, threads, seed, log),
+                      decomposition=decomposition)
     plan = solve_instance(inst, backend, options, digest=digest,
                           progress=sys.stderr.isatty())  # quiet when piped
     briefing = None
@@ -361,9 +367,12 @@ def convert_yang_cmd(file, out):
               default=150.0,
               show_default=True, help="km within which forces may share a unit.")
 @click.option("--no-targets", is_flag=True, help="No per-force savings targets.")
+@click.option("--one-block", is_flag=True,
+              help="Lay the forces out like England and Wales (each within reach of another), "
+                   "so the distance rule joins them all into one block.")
 @click.option("--out", required=True, type=click.Path(dir_okay=False))
 @guarded
-def generate_cmd(forces, functions, seed, max_distance, no_targets, out):
+def generate_cmd(forces, functions, seed, max_distance, no_targets, one_block, out):
     """A seeded synthetic instance of any size the loader reads (same seed, same file)."""
     from .generate import generate_instance, largest_forces
     from .models.load import MAX_INSTANCE_BYTES
@@ -376,7 +385,8 @@ def generate_cmd(forces, functions, seed, max_distance, no_targets, out):
             f"{functions} functions give at most {most} forces (or fewer functions)",
             param_hint="--forces")
     data = generate_instance(forces=forces, functions=functions, seed=seed,
-                             max_distance_km=max_distance, targets=not no_targets)
+                             max_distance_km=max_distance, targets=not no_targets,
+                             one_block=one_block)
     _write_instance(data, out)
     click.echo(f"wrote {out} ({forces} forces, {functions} shareable functions, seed {seed})")
 

@@ -25,6 +25,12 @@ docs/national.md for the real ones):
   cost per demand unit per km, officers per demand unit at 75-95% of today's ratio;
 - sites: each force's HQ (owned by the force); policy: a maximum sharing distance
   (150 km default) and at most ``max_members`` (4) forces a unit.
+
+``one_block=True`` places the forces instead as England and Wales lays out its 43: on
+a plane around (52.5 N, 1.5 W), each new HQ 50 km (at most half the maximum distance)
+to 0.8 x that distance from an earlier one, and at least 45 km (at most 0.45 x it) from
+every other, so about as many neighbours in reach as a real force has and the distance
+rule joins every force into one block (solver/components.py then finds no split).
 """
 
 from __future__ import annotations
@@ -124,6 +130,27 @@ def largest_forces(functions: int, local_functions: int = 1, limit: int | None =
     return lo
 
 
+def _one_block_layout(n: int, reach_km: float, rng: np.random.Generator
+                      ) -> tuple[np.ndarray, np.ndarray]:
+    """HQ positions grown from one seed: each new HQ min(50 km, reach / 2) .. 0.8 reach from
+    a random earlier one and min(45 km, 0.45 reach) from all, so one in reach (one block)."""
+    xy = np.zeros((n, 2))
+    step = (min(50.0, 0.5 * reach_km), 0.8 * reach_km)  # below reach: a neighbour in reach
+    apart = min(45.0, 0.45 * reach_km)
+    placed = 1
+    while placed < n:
+        base = xy[rng.integers(placed)]
+        r = rng.uniform(*step)
+        angle = rng.uniform(0, 2 * np.pi)
+        cand = base + r * np.array([np.cos(angle), np.sin(angle)])
+        if np.min(np.hypot(*(xy[:placed] - cand).T)) >= apart:
+            xy[placed] = cand
+            placed += 1
+    lat = 52.5 + xy[:, 1] / 111.2
+    lon = -1.5 + xy[:, 0] / (111.2 * np.cos(np.radians(lat)))
+    return np.round(lat, 4), np.round(lon, 4)
+
+
 def _money(v: float) -> int:
     return int(round(float(v)))
 
@@ -135,7 +162,7 @@ def generate_instance(forces: int = 10, functions: int = 5, seed: int = 0, *,
                       min_members: int = 2, horizon_years: int = 5,
                       discount_rate: float = 0.0, allocation: str = "demand",
                       target_range: tuple[float, float] = (0.2, 0.6),
-                      name: str | None = None) -> dict:
+                      name: str | None = None, one_block: bool = False) -> dict:
     """A synthetic instance with ``forces`` forces and ``functions`` shareable functions.
 
     ``target_range``: each force's savings target is drawn from this fraction of what
@@ -156,6 +183,8 @@ def generate_instance(forces: int = 10, functions: int = 5, seed: int = 0, *,
     rng.shuffle(region)
     lat = np.clip(centres[region, 0] + rng.normal(0, 0.35, n), *LAT_RANGE)
     lon = np.clip(centres[region, 1] + rng.normal(0, 0.55, n), *LON_RANGE)
+    if one_block:
+        lat, lon = _one_block_layout(n, max_distance_km or 150.0, rng)
     budget = np.clip(rng.lognormal(np.log(170e6), 0.55, n), 60e6, 3000e6)
     officers = budget / 1e6 * rng.uniform(7.5, 11.0, n)
     frontline = officers * rng.uniform(0.74, 0.82, n)

@@ -262,8 +262,13 @@ def _cbc_children(pid: int) -> list[int]:
 
 
 @pytest.mark.skipif(not LINUX, reason="finds the CBC process in /proc")
-def test_cbc_process_killed_mid_solve_is_a_failed_row(tmp_path):
+def test_cbc_process_killed_mid_solve_is_a_failed_row(tmp_path, monkeypatch):
     from shareplan.generate import generate_instance
+    from shareplan.solver import decompose
+
+    # one CBC run to kill: the compact model (the decomposition's heuristic would try
+    # its next MIP after a killed one)
+    monkeypatch.setattr(decompose, "MIN_ARCS", 10**9)
 
     path = tmp_path / "gen.json"  # big enough that CBC runs for a second or two
     path.write_text(json.dumps(generate_instance(forces=10, functions=4, seed=3)))

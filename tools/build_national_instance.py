@@ -1,7 +1,12 @@
 """Build instances/england-wales-43.json from data/police (see docs/national.md).
 
 Every figure that is not a published number carries an 'ESTIMATE: ...' provenance.
-Run from the repository root: python tools/build_national_instance.py [OUT.json] [--max-km KM]
+Run from the repository root:
+    python tools/build_national_instance.py [OUT.json] [--max-km KM] [--target-share F]
+
+``--max-km 150`` replaces the regional rule by a distance rule (every force within KM of
+another joins one block); ``--target-share 0.01`` gives every force a savings target for
+sharing of F x its budget over the horizon (savings_from_other_measures_gbp = need - target).
 """
 from __future__ import annotations
 
@@ -27,6 +32,8 @@ HO_FUNCTIONS = ("Home Office police workforce by function, 31 Mar 2025 (officer 
 #: collaborate by region: regional organised crime units, the Eastern BCH alliance).
 #: Pass MAX_KM instead (e.g. ``--max-km 150``) for a distance rule across regions.
 MAX_KM: float | None = None
+#: A savings target for sharing as a share of budget (``--target-share``); None: no target.
+TARGET_SHARE: float | None = None
 MAX_MEMBERS = 4
 FLOOR_SHARE = 0.995  # of today's frontline (see frontline_floor_fte's provenance)
 BCH = Path(__file__).resolve().parents[1] / "instances" / "bch-2013.json"
@@ -118,6 +125,8 @@ def build() -> dict:
             "budget_gbp": round(b), "officers_fte": off,
             "frontline_officers_fte": front, "frontline_floor_fte": round(FLOOR_SHARE * front, 1),
             "savings_need_gbp": need,
+            **({} if TARGET_SHARE is None else {"savings_from_other_measures_gbp": round(
+                need - round(TARGET_SHARE * b, -3))}),
             "provenance": {
                 "budget_gbp": "ESTIMATE: " + r["source_spend_estimate"].removeprefix("ESTIMATE: "),
                 "officers_fte": "official: " + r["source_workforce"],
@@ -131,6 +140,9 @@ def build() -> dict:
                     "Hertfordshire's GBP 30m as a share of its budget (PCC open letter 2014)",
                 "lat": "ESTIMATE: " + r["source_hq"].removeprefix("ESTIMATE: "),
                 "lon": "ESTIMATE: approximate HQ longitude (see lat)",
+                **({} if TARGET_SHARE is None else {"savings_from_other_measures_gbp": (
+                    f"ESTIMATE (policy, a benchmark setting): the need less a target for "
+                    f"sharing of {TARGET_SHARE:.2%} of budget_gbp over 5 years")}),
             },
         })
         sites.append({
@@ -252,20 +264,27 @@ def build() -> dict:
 
 
 def main(argv=None) -> int:
-    """Build, validate with the package's loader (every load-time rule), write atomically.
+    """Build, validate with the package's loader (every load-time rule), write atomically."""
+    import argparse
 
-    python tools/build_national_instance.py [OUT.json] [--max-km KM]"""
-    global MAX_KM
+    global MAX_KM, TARGET_SHARE
     from shareplan.io import atomic_write_text
     from shareplan.models.load import InstanceError, instance_from_data, parse_json_text
 
-    args = sys.argv[1:] if argv is None else list(argv)
-    if "--max-km" in args:
-        k = args.index("--max-km")
-        MAX_KM = float(args[k + 1])
-        del args[k:k + 2]
-    out = args[0] if args else str(Path(__file__).resolve().parents[1] / "instances"
-                                   / "england-wales-43.json")
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("out", nargs="?", default=str(
+        Path(__file__).resolve().parents[1] / "instances" / "england-wales-43.json"))
+    parser.add_argument("--max-km", type=float, help="distance rule instead of regions")
+    parser.add_argument("--target-share", type=float,
+                        help="per-force savings target for sharing, share of budget")
+    cli = parser.parse_args(argv)
+    if cli.max_km is not None and not cli.max_km > 0:
+        parser.error("--max-km: give a distance in km above 0, e.g. --max-km 150")
+    if cli.target_share is not None and not 0 <= cli.target_share <= NEED_SHARE:
+        parser.error(f"--target-share: give a share of budget from 0 to {NEED_SHARE} "
+                     "(the savings need), e.g. --target-share 0.01")
+    MAX_KM, TARGET_SHARE = cli.max_km, cli.target_share
+    out = cli.out
     text = json.dumps(build(), indent=1, ensure_ascii=False) + "\n"
     try:
         instance_from_data(parse_json_text(text, out), out)

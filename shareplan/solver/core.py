@@ -36,10 +36,14 @@ class SolveOptions:
     seed: int = 0
     log: bool = False
     extra: dict[str, str] = field(default_factory=dict)
+    #: the unit-column decomposition (solver/decompose.py): "auto" where it pays, "on", "off"
+    decomposition: str = "auto"
 
     def as_dict(self) -> dict:
         return {"time_limit": self.time_limit, "gap": self.gap, "threads": self.threads,
-                "seed": self.seed, **({"extra": dict(self.extra)} if self.extra else {})}
+                "seed": self.seed, **({"extra": dict(self.extra)} if self.extra else {}),
+                **({"decomposition": self.decomposition}
+                   if self.decomposition != "auto" else {})}
 
 
 @dataclass

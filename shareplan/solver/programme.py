@@ -22,7 +22,7 @@ def solve_programme(lp: LinearProgram, backend_name: str, options: SolveOptions
     is guarded (see :mod:`.guard`). The plan of every function alone is offered to the
     watch first when it meets every rule (a run cut short then still has a plan)."""
     t0 = time.perf_counter()
-    _offer_trivial(lp)
+    offer_trivial(lp)
     res = None
     if (facility := single_source.applies(lp)) is not None:
         res = single_source.solve(lp, facility, backend_name, options)
@@ -50,7 +50,7 @@ def trivial_plan(lp: LinearProgram) -> np.ndarray | None:
     return None
 
 
-def _offer_trivial(lp: LinearProgram) -> None:
+def offer_trivial(lp: LinearProgram) -> None:
     if deadline.current() is None:
         return
     x = trivial_plan(lp)

@@ -10,7 +10,7 @@ import numpy as np
 from ..models.instance import Instance
 from ..models.load import InstanceError, Problem, instance_digest
 from ..models.network import build_network
-from . import deadline
+from . import deadline, decompose
 from .backends import DEFAULT_BACKEND
 from .components import split_instance
 from .core import BackendResult, SolveOptions, Status, relative_gap
@@ -19,7 +19,7 @@ from .explain import explain_infeasible
 from .formulation import FAMILY_OF_ROW, OBJECTIVE_ROWS, Formulation, build_formulation
 from .lp import LinearProgram
 from .plan import Plan, clean_solution, read_solution
-from .programme import solve_programme
+from .programme import offer_trivial, solve_programme
 
 
 def _with_primary_floor(lp: LinearProgram, vec: np.ndarray, floor: float) -> LinearProgram:
@@ -68,6 +68,21 @@ def solve_formulation(form: Formulation, backend_name: str, options: SolveOption
                       ) -> BackendResult:
     if form.primary is not None:
         return _solve_lexicographic(form, backend_name, options)
+    if options.decomposition == "on" or (options.decomposition == "auto"
+                                         and decompose.pays(form)):
+        t0 = time.perf_counter()
+        offer_trivial(form.lp)
+        res = decompose.solve_decomposed(form, backend_name, options)
+        if res is not None:
+            if res.x is not None and res.status is not Status.ERROR:
+                deadline.offer(res.x, res.bound)
+            return res
+        whole = solve_programme(form.lp, backend_name, remaining(options, t0))
+        if options.decomposition == "on":  # asked for: say why the compact model solved it
+            why = decompose.why_not(form) or "the column model found no plan first"
+            whole.message = "; ".join(m for m in (f"decomposition not used: {why}",
+                                                  whole.message) if m)
+        return whole
     return solve_programme(form.lp, backend_name, options)
 
 

@@ -89,7 +89,8 @@ class Structure:
         if not (np.all(lp.integer) and np.all(lp.lb == 0) and np.all(lp.ub == 1)):
             return None
         links = LinkStructure.of(lp)
-        assign, cap = lp.row_block(FAMILY["assignment"].rows[0]), lp.row_block(FAMILY["capacity"].rows[0])
+        assign = lp.row_block(FAMILY["assignment"].rows[0])
+        cap = lp.row_block(FAMILY["capacity"].rows[0])
         if links is None or assign is None or cap is None or np.any(links.t != 1):
             return None
         hosts = np.unique(links.y)
