@@ -10,7 +10,7 @@ import numpy as np
 from ..models.instance import Instance
 from ..models.load import InstanceError, Problem, instance_digest
 from ..models.network import build_network
-from . import deadline, reduce
+from . import deadline, primal, reduce
 from .backends import DEFAULT_BACKEND, SolveOptions, Status
 from .backends.base import BackendResult, relative_gap
 from .deadline import remaining
@@ -62,18 +62,29 @@ def _solve_lexicographic(form: Formulation, backend_name: str, options: SolveOpt
     return second
 
 
-def solve_programme(lp: LinearProgram, backend_name: str, options: SolveOptions
+def solve_programme(lp: LinearProgram, backend_name: str, options: SolveOptions,
+                    start: np.ndarray | None = None, bound: float | None = None
                     ) -> BackendResult:
     """One solve, through the reduction when it applies, else whole; every backend call
     is guarded (see :mod:`.guard`). The plan of every function alone is offered to the
-    watch first when it meets every rule (a run cut short then still has a plan)."""
+    watch first when it meets every rule (a run cut short then still has a plan).
+
+    ``start``, a plan known to meet every row (see :mod:`.primal`), is the MIP start and
+    the reduction's incumbent; when the solver ends with no plan of its own (a time
+    limit), it is the answer, ``feasible``. ``bound``, a lower bound on every plan's cost
+    known beforehand, replaces a weaker one the solver reports."""
     t0 = time.perf_counter()
     _offer_trivial(lp)
     res = None
     if (links := reduce.applies(lp)) is not None:
-        res = reduce.solve_reduced(lp, links, backend_name, options)
+        res = reduce.solve_reduced(lp, links, backend_name, options, start=start)
     if res is None:  # no reduction, or no heuristic plan for it: the whole programme
-        res = call_backend(lp, backend_name, remaining(options, t0))
+        res = call_backend(lp, backend_name, remaining(options, t0), start=start)
+    if res.x is None and res.status is Status.NO_SOLUTION and start is not None:
+        res = _start_as_answer(lp, res, start)
+    if res.status is Status.FEASIBLE and bound is not None and (
+            res.bound is None or res.bound < bound):
+        res = replace(res, bound=min(bound, res.objective))
     elif res.x is not None:
         worst, row = lp.worst_row(res.x)
         if worst > VIOLATION_TOLERANCE:
@@ -83,6 +94,16 @@ def solve_programme(lp: LinearProgram, backend_name: str, options: SolveOptions
     if res.x is not None and res.status is not Status.ERROR:
         deadline.offer(res.x, None if lp.maximize else res.bound)
     return res
+
+
+def _start_as_answer(lp: LinearProgram, res: BackendResult, start: np.ndarray
+                     ) -> BackendResult:
+    """The heuristic plan as a ``feasible`` answer (no bound: nothing proved about it)."""
+    cost = float(lp.obj @ start + lp.obj_offset)
+    why = res.message or "no plan of its own"
+    return replace(res, status=Status.FEASIBLE, x=start, objective=cost, bound=None,
+                   reported=None, message=f"the heuristic plan ({res.solver or 'the solver'} "
+                                          f"found none within the limit: {why})")
 
 
 def trivial_plan(lp: LinearProgram) -> np.ndarray | None:
@@ -106,7 +127,14 @@ def solve_formulation(form: Formulation, backend_name: str, options: SolveOption
                       ) -> BackendResult:
     if form.primary is not None:
         return _solve_lexicographic(form, backend_name, options)
-    return solve_programme(form.lp, backend_name, options)
+    t0 = time.perf_counter()
+    start = bound = None
+    if primal.applies(form):
+        start = primal.target_plan(form, options.time_limit)
+        bound = primal.share_bound(form)
+        deadline.offer(start, bound)
+    return solve_programme(form.lp, backend_name, remaining(options, t0), start=start,
+                           bound=bound)
 
 
 def _fields_behind(row: tuple) -> str:
@@ -195,10 +223,18 @@ def _solve_parts(inst, backend, options, decompose, explain, t0, state) -> None:
     state["build_s"] = time.perf_counter() - t0
     state["forms"] = forms
     watch = deadline.current()
+    # reading and checking a plan costs about what building the model did: the solvers
+    # stop that much (at most half the margin) before the limit
+    solving = options
+    if options.time_limit is not None:
+        reserve = min(state["build_s"], 0.5 * deadline.margin(options.time_limit))
+        solving = replace(options, time_limit=options.time_limit - reserve)
+        if watch is not None:
+            watch.reserve = reserve
     for k, form in enumerate(forms):
         if watch is not None:
             watch.part = k
-        res = solve_formulation(form, backend, remaining(options, t0, len(forms) - k))
+        res = solve_formulation(form, backend, remaining(solving, t0, len(forms) - k))
         state["results"].append(res)
         if res.x is None:
             break  # the whole has no plan if one group has none

@@ -89,8 +89,9 @@ class OrtoolsBackend(Backend):
             for j, value in enumerate(np.asarray(start, dtype=float)):
                 model.helper.add_hint(j, float(value))
         solver = mb.Solver(self.engine)
-        if options.time_limit is not None:
-            solver.set_time_limit_in_seconds(float(options.time_limit))
+        if options.time_limit is not None:  # the engine's clock starts at solve()
+            solver.set_time_limit_in_seconds(
+                max(0.01, float(options.time_limit) - (time.perf_counter() - t0)))
         solver.set_solver_specific_parameters(_parameters(self.engine, options))
         solver.enable_output(options.log)
         from ..deadline import current
