@@ -167,7 +167,8 @@ def run_watched(work: Callable[[], object], time_limit: float | None,
     the rest of the margin is for reading and checking the plan, and for a worker that
     holds the interpreter lock in a long native call, such as writing a large model).
     Both moments come ``watch.reserve`` seconds earlier once the work sets it (a large
-    plan takes seconds to read and check). ``on_tick(elapsed, watch)`` is called every ``tick`` seconds meanwhile.
+    plan takes seconds to read and check). ``on_tick(elapsed, watch)`` is called every
+    ``tick`` seconds meanwhile.
     """
     watch = Watch()
     if time_limit is None and on_tick is None:

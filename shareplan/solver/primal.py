@@ -23,7 +23,8 @@ start (see :func:`shareplan.solver.run.solve_formulation`):
    the move (join a unit, leave one, move between units, open a pair, close a unit) that
    most reduces the total violation, each row relative to its own scale, is made; ties
    go to the cheaper plan.
-3. **Improvement.** Moves that lower the total cost and break no row, until none does.
+3. **Improvement.** Moves that lower the total cost and break no row, until none does
+   (or for as long as the first two steps took).
 
 The plan's remaining columns (allocation products, member-set columns) are completed
 by a solve with every x and y fixed, and the whole vector must meet every row of the
@@ -558,7 +559,9 @@ def target_plan(form: Formulation, time_limit: float | None = None,
     total = bounds[5]
     if state.violation() > 1e-9 or (total is not None and state.cost > total):
         return None
-    _improve(state, t0 + 0.9 * budget)
+    # improvement for as long again as the construction took, at most
+    now = time.perf_counter()
+    _improve(state, min(t0 + 0.9 * budget, now + max(1.0, now - t0)))
     x = _complete(form, _columns(form, state), completion_backend,
                   stop - time.perf_counter())
     if x is None or form.lp.worst_row(x)[0] > VIOLATION_TOLERANCE:

@@ -123,6 +123,13 @@ class Backend(ABC):
     name: str = ""
     supports_continuous: bool = True
 
+    def refuse_continuous(self, lp: LinearProgram) -> None:
+        """BackendError when lp has continuous columns and the engine is integer-only."""
+        if lp.has_continuous and not self.supports_continuous:
+            raise BackendError(
+                f"{self.name} (CP-SAT) is integer-only and this model has continuous variables "
+                "(cost allocation or divisible demand); use ortools or ortools-highs")
+
     @abstractmethod
     def solve(self, lp: LinearProgram, options: SolveOptions,
               start: np.ndarray | None = None) -> BackendResult:

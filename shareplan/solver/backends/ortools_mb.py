@@ -13,7 +13,6 @@ import numpy as np
 from ..lp import LinearProgram
 from .base import (
     Backend,
-    BackendError,
     BackendResult,
     SolveOptions,
     Status,
@@ -77,10 +76,7 @@ class OrtoolsBackend(Backend):
         from ortools import __version__ as version
         from ortools.linear_solver.python import model_builder as mb
 
-        if lp.has_continuous and not self.supports_continuous:
-            raise BackendError(
-                f"{self.name} (CP-SAT) is integer-only and this model has continuous variables "
-                "(cost allocation or divisible demand); use ortools or ortools-highs")
+        self.refuse_continuous(lp)
         t0 = time.perf_counter()
         model = to_model_builder(lp)
         if start is not None and self.engine != "highs":
