@@ -48,8 +48,10 @@ def _solve_lexicographic(form: Formulation, backend_name: str, options: SolveOpt
         return first
     value = float(vec @ first.x)
     floor = value - max(1e-6, 1e-7 * abs(value))
+    # the first stage's plan meets the floor by construction: it is the second's MIP start
+    # (SCIP called a second stage infeasible without it: tests/randinst.py seed 2111)
     second = solve_programme(_with_primary_floor(lp, vec, floor), backend_name,
-                             remaining(options, t0))
+                             remaining(options, t0), start=first.x)
     second.solve_s += first.solve_s
     if second.x is None:
         cost = float(lp.obj @ first.x + lp.obj_offset)
