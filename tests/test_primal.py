@@ -113,10 +113,10 @@ def test_without_the_heuristic_the_same_run_has_no_plan(mid_size, monkeypatch):
 
 
 def test_a_solver_plan_keeps_the_stronger_of_the_two_bounds(mid_size, monkeypatch):
-    inst, form, x = mid_size
-    cost = float(form.lp.obj @ x + form.lp.obj_offset)
+    inst, form, _ = mid_size
 
     def weak(lp, backend_name, options, start=None):
+        cost = float(lp.obj @ start + lp.obj_offset)
         return BackendResult(Status.FEASIBLE, start, cost, cost - 1e12, "HiGHS", "1", 0.1)
 
     monkeypatch.setattr(run, "call_backend", weak)
