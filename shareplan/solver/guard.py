@@ -46,7 +46,7 @@ def usable_start(lp: LinearProgram, start: np.ndarray | None) -> np.ndarray | No
     """start when it is a feasible point of lp (bounds, integrality, rows), else None."""
     if start is None or len(start) != lp.n_cols:
         return None
-    x = clean_solution(start, lp.integer)
+    x = clean_solution(start, lp.integer, lp.lb)
     if np.any(x < lp.lb - 1e-9) or np.any(x > lp.ub + 1e-9):
         return None
     return x if lp.worst_row(x)[0] <= VIOLATION_TOLERANCE else None
@@ -71,7 +71,7 @@ def _checked(lp: LinearProgram, res: BackendResult, options: SolveOptions) -> Ba
     ``error`` when x breaks a row."""
     if res.x is None:
         return res
-    x = clean_solution(res.x, lp.integer)
+    x = clean_solution(res.x, lp.integer, lp.lb)
     objective = float(lp.obj @ x + lp.obj_offset)
     bound = res.bound
     if bound is not None:  # a bound past the objective proves it, no further

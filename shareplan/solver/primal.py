@@ -473,17 +473,15 @@ def _singletons_fixed(lp: LinearProgram) -> np.ndarray:
     return np.abs(ub - lb) <= 1e-12 * np.maximum(1.0, np.abs(lb))
 
 
-def _complete(form: Formulation, xy: np.ndarray, backend: str, seconds: float
-              ) -> np.ndarray | None:
-    """The whole vector: every x and y fixed to xy, the other columns from a solve of
-    what is left once fixed columns are substituted out."""
+def complete(lp: LinearProgram, x: np.ndarray, fixed: np.ndarray, backend: str = "highs",
+             seconds: float = 10.0) -> np.ndarray | None:
+    """x with the ``fixed`` columns kept and every other column from a solve of what is
+    left once the fixed ones are substituted out (and the columns that then have a single
+    possible value are set to it); None when that has no solution."""
     from .backends import SolveOptions, Status
     from .guard import call_backend
 
-    lp = form.lp
-    x = xy.copy()
-    fixed = np.zeros(lp.n_cols, bool)
-    fixed[np.concatenate(form.x + form.y)] = True
+    x, fixed = np.asarray(x, float).copy(), fixed.copy()
     small, free = _substituted(lp, fixed, x)
     pinned = _singletons_fixed(small)
     x[free[pinned]] = np.where(np.isfinite(small.lb[pinned]), small.lb[pinned], 0.0)
@@ -496,6 +494,14 @@ def _complete(form: Formulation, xy: np.ndarray, backend: str, seconds: float
         return None
     x[free] = res.x
     return x
+
+
+def _complete(form: Formulation, xy: np.ndarray, backend: str, seconds: float
+              ) -> np.ndarray | None:
+    """The whole vector: every x and y fixed to xy, the other columns solved for."""
+    fixed = np.zeros(form.lp.n_cols, bool)
+    fixed[np.concatenate(form.x + form.y)] = True
+    return complete(form.lp, xy, fixed, backend, seconds)
 
 
 def share_bound(form: Formulation) -> float | None:

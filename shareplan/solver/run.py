@@ -15,7 +15,7 @@ from .backends import DEFAULT_BACKEND, SolveOptions, Status, get_backend
 from .backends.base import BackendResult, relative_gap
 from .deadline import remaining
 from .formulation import Formulation, build_formulation
-from .guard import VIOLATION_TOLERANCE, call_backend
+from .guard import VIOLATION_TOLERANCE, call_backend, usable_start
 from .lp import LinearProgram
 from .plan import Plan, clean_solution, read_solution
 
@@ -42,9 +42,9 @@ def _solve_lexicographic(form: Formulation, backend_name: str, options: SolveOpt
     lp = form.lp
     vec, offset = form.primary
     vec = np.pad(vec, (0, lp.n_cols - len(vec)))
-    first = solve_programme(replace(lp, obj=vec, obj_offset=offset, maximize=True),
-                            backend_name, options)
-    if first.x is None:
+    stage = replace(lp, obj=vec, obj_offset=offset, maximize=True)
+    first = solve_programme(stage, backend_name, options)
+    if first.x is None or first.status is Status.ERROR:  # a refused plan stays refused
         return first
     value = float(vec @ first.x)
     floor = value - max(1e-6, 1e-7 * abs(value))
@@ -77,6 +77,7 @@ def solve_programme(lp: LinearProgram, backend_name: str, options: SolveOptions,
     known beforehand, replaces a weaker one the solver reports."""
     t0 = time.perf_counter()
     _offer_trivial(lp)
+    start = usable_start(lp, start)  # a start is trusted only once it meets every row
     res = None
     if (links := reduce.applies(lp)) is not None:
         res = reduce.solve_reduced(lp, links, backend_name, options, start=start)
@@ -359,7 +360,7 @@ def _assemble(inst, backend, options, digest, forms, results, explanation, t0, v
     if solved and status in (Status.OPTIMAL, Status.FEASIBLE):
         order = {f.id: k for k, f in enumerate(inst.forces)}
         for form, res in zip(forms, results):
-            units, forces = read_solution(form, clean_solution(res.x, form.lp.integer))
+            units, forces = read_solution(form, clean_solution(res.x, form.lp.integer, form.lp.lb))
             plan.units += units
             plan.forces += forces
         plan.units.sort(key=lambda u: (u.function, u.site))
