@@ -538,12 +538,14 @@ def share_bound(form: Formulation) -> float | None:
 
 
 def applies(form: Formulation) -> bool:
-    """Is the heuristic worth running: a least-cost MIP large enough that solvers can
-    end without a plan, whose status quo breaks a row?"""
+    """Is the heuristic worth running: a least-cost MIP with savings targets or frontline
+    floors, large enough that solvers can end without a plan, whose status quo breaks a
+    row? (Facility-location benchmarks, with neither, are left to the solvers.)"""
     from .run import trivial_plan
 
     lp = form.lp
-    return (form.primary is None and not lp.maximize and lp.integer.any()
+    rules = any(b.family in ("savings", "frontline", "savings_total") for b in lp.row_blocks)
+    return (rules and form.primary is None and not lp.maximize and lp.integer.any()
             and lp.n_cols >= MIN_COLUMNS and trivial_plan(lp) is None)
 
 
