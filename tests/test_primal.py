@@ -143,3 +143,14 @@ def test_the_watch_stops_earlier_by_the_reserve_the_work_sets():
     assert finished and watch.stopped
     assert 2.0 <= stopped_at[0] <= 2.9
     assert time.perf_counter() - t0 < 3.0 + deadline.margin(3.0)
+
+
+def test_facility_location_without_targets_is_left_to_the_solvers():
+    """Every force must be served (the status quo breaks the assignment rows) but there
+    is no target or floor: the heuristic does not switch on, at any size."""
+    from test_limits import cfl_instance
+
+    inst = instance_from_data(cfl_instance(n_forces=200, n_sites=30, seed=1, slack=10.0))
+    form = build_formulation(build_network(inst))
+    assert form.lp.n_cols >= primal.MIN_COLUMNS and run.trivial_plan(form.lp) is None
+    assert not primal.applies(form)
