@@ -539,14 +539,13 @@ def share_bound(form: Formulation) -> float | None:
 
 def applies(form: Formulation) -> bool:
     """Is the heuristic worth running: a least-cost MIP with savings targets or frontline
-    floors, large enough that solvers can end without a plan, whose status quo breaks a
-    row? (Facility-location benchmarks, with neither, are left to the solvers.)"""
-    from .run import trivial_plan
-
+    floors, large enough that solvers can end without a plan (or with only the status
+    quo, when that meets every rule)? Facility-location benchmarks, with neither, are
+    left to the solvers."""
     lp = form.lp
     rules = any(b.family in ("savings", "frontline", "savings_total") for b in lp.row_blocks)
     return (rules and form.primary is None and not lp.maximize and lp.integer.any()
-            and lp.n_cols >= MIN_COLUMNS and trivial_plan(lp) is None)
+            and lp.n_cols >= MIN_COLUMNS)
 
 
 def target_plan(form: Formulation, time_limit: float | None = None,
