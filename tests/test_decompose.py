@@ -144,9 +144,8 @@ def test_national_builder_makes_one_block_with_targets_and_floors(tmp_path):
     import sys
     from pathlib import Path
 
-    from shareplan.solver.components import split_instance
-
     from shareplan.models.load import load_instance
+    from shareplan.solver.components import split_instance
 
     root = Path(__file__).resolve().parents[1]
     out = tmp_path / "national-150.json"

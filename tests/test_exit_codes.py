@@ -58,6 +58,10 @@ CASES = {  # command -> (arguments, the exit code it has with or without a reade
     "sweep": (["sweep", "{d}/inst.json", "--vary", "functions.fin.unit_fixed_cost_gbp=40,60",
                "--workers", "1", "--out", "{d}/sweep.csv"], 0),
     "help": (["--help"], 0),
+    "alternatives": (["alternatives", "{d}/inst.json", "--n", "2"], 0),
+    "shares": (["shares", "{d}/inst.json"], 0),
+    "template": (["template", "{d}/template.xlsx"], 0),
+    "report": (["report", "{d}/inst.json", "{d}/plan.json", "--html", "{d}/report.html"], 0),
 }
 
 

@@ -47,6 +47,7 @@ class Watch:
 
     stopped: bool = False
     part: int = 0
+    reserve: float = 0.0  # seconds kept after the solvers stop, to read and check the plan
     offers: dict = field(default_factory=dict)  # part -> [(x, bound on the cost or None)]
     _stoppers: dict = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -166,7 +167,9 @@ def run_watched(work: Callable[[], object], time_limit: float | None,
     that the result is None and ``finished`` False (the caller uses the watch's offers;
     the rest of the margin is for reading and checking the plan, and for a worker that
     holds the interpreter lock in a long native call, such as writing a large model).
-    ``on_tick(elapsed, watch)`` is called every ``tick`` seconds meanwhile.
+    Both moments come ``watch.reserve`` seconds earlier once the work sets it (a large
+    plan takes seconds to read and check). ``on_tick(elapsed, watch)`` is called every
+    ``tick`` seconds meanwhile.
     """
     watch = Watch()
     if time_limit is None and on_tick is None:
@@ -182,9 +185,12 @@ def run_watched(work: Callable[[], object], time_limit: float | None,
 
     worker = threading.Thread(target=target, name="shareplan-solve", daemon=True)
     worker.start()
-    limit = float("inf") if time_limit is None else time_limit + 0.1 * margin(time_limit)
-    hard = float("inf") if time_limit is None else time_limit + 0.35 * margin(time_limit)
     while worker.is_alive():
+        early = watch.reserve  # set by the work once it knows how large the plan is
+        limit = (float("inf") if time_limit is None
+                 else time_limit + 0.1 * margin(time_limit) - early)
+        hard = (float("inf") if time_limit is None
+                else time_limit + 0.35 * margin(time_limit) - early)
         elapsed = time.perf_counter() - t0
         if elapsed >= limit and not watch.stopped:
             watch.stop()

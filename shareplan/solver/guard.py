@@ -16,7 +16,9 @@ programme, the reduction's restricted ones, the explanation's elastic one). It
   returned as faulty (HiGHS with a MIP start can report the optimum's value and hand
   back the start): it re-solves without the start and keeps the better of the two
   answers, never a claim the vector does not bear out;
-- refuses (``error``) a vector that breaks a row beyond VIOLATION_TOLERANCE.
+- refuses (``error``) a vector that breaks a row beyond VIOLATION_TOLERANCE;
+- keeps the start, ``feasible``, when a solver calls a programme infeasible that the start
+  (checked to meet every row) shows is not.
 """
 
 from __future__ import annotations
@@ -44,7 +46,7 @@ def usable_start(lp: LinearProgram, start: np.ndarray | None) -> np.ndarray | No
     """start when it is a feasible point of lp (bounds, integrality, rows), else None."""
     if start is None or len(start) != lp.n_cols:
         return None
-    x = clean_solution(start, lp.integer)
+    x = clean_solution(start, lp.integer, lp.lb)
     if np.any(x < lp.lb - 1e-9) or np.any(x > lp.ub + 1e-9):
         return None
     return x if lp.worst_row(x)[0] <= VIOLATION_TOLERANCE else None
@@ -69,7 +71,7 @@ def _checked(lp: LinearProgram, res: BackendResult, options: SolveOptions) -> Ba
     ``error`` when x breaks a row."""
     if res.x is None:
         return res
-    x = clean_solution(res.x, lp.integer)
+    x = clean_solution(res.x, lp.integer, lp.lb)
     objective = float(lp.obj @ x + lp.obj_offset)
     bound = res.bound
     if bound is not None:  # a bound past the objective proves it, no further
@@ -122,6 +124,12 @@ def call_backend(lp: LinearProgram, backend_name: str, options: SolveOptions,
                                  time.perf_counter() - t0, message=str(fault))
         res = _without_start(lp, backend_name, options, t0, f"{fault}")
         return res
+    if res.status is Status.INFEASIBLE and start is not None:
+        # the start meets every row (usable_start): the claim is refuted by it
+        value = float(lp.obj @ start + lp.obj_offset)
+        return replace(res, status=Status.FEASIBLE, x=start, objective=value, bound=None,
+                       reported=None, message=f"{res.solver} called the programme infeasible, "
+                                              "but the MIP start meets every row; the start kept")
     raw = _raw_objective(lp, res)
     res = _checked(lp, res, options)
     if res.x is not None and _disagrees(res.reported, raw):

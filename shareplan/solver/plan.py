@@ -184,13 +184,17 @@ def _r(value: float, dp: int) -> float:
 SNAP = 1e-6
 
 
-def clean_solution(x: np.ndarray, integer: np.ndarray) -> np.ndarray:
-    """Round integer columns and snap near-0/1 fractions so reports are exact."""
+def clean_solution(x: np.ndarray, integer: np.ndarray, lb: np.ndarray | None = None
+                   ) -> np.ndarray:
+    """Round integer columns and snap near-0/1 fractions so reports are exact; values
+    below 0 are raised to 0, except in columns whose lower bound ``lb`` is negative (the
+    min savings ratio of a plan where a force loses money: clipping it broke its rows)."""
     x = np.asarray(x, dtype=float).copy()
     x[integer] = np.round(x[integer])
     x[np.abs(x) < SNAP] = 0.0
     x[np.abs(x - 1) < SNAP] = 1.0
-    return np.clip(x, 0.0, None)
+    floor = 0.0 if lb is None else np.minimum(0.0, np.maximum(lb, x))
+    return np.maximum(x, floor)
 
 
 def read_solution(form, x: np.ndarray) -> tuple[list[Unit], list[ForceResult]]:

@@ -317,6 +317,8 @@ def probe(lp: LinearProgram, links: LinkStructure, incumbent: float, deadline: f
     if not len(links.x):
         return none, none
     lag = LagrangianBound(lp, links)
+    if time.perf_counter() > deadline or stopped():
+        return none, none
     _, pi = lag.ascend(np.zeros(len(lag.rows)), incumbent, 3000, deadline)
     tol = 1e-9 * max(1.0, abs(incumbent)) + 1e-6
     closed, opened = [], []
@@ -343,12 +345,15 @@ def applies(lp: LinearProgram) -> LinkStructure | None:
 
 
 def solve_reduced(lp: LinearProgram, links: LinkStructure, backend_name: str,
-                  options: SolveOptions) -> BackendResult | None:
+                  options: SolveOptions, start: np.ndarray | None = None
+                  ) -> BackendResult | None:
     """Heuristic plan, host fixing, then the reduced MIP; None when no plan is found
-    first (the caller then solves lp whole)."""
+    first (the caller then solves lp whole). ``start``, a plan known to meet every row,
+    is the incumbent when the restricted MIP finds none or a dearer one."""
     t0 = time.perf_counter()
     budget = options.time_limit if options.time_limit is not None else 600.0
     lag = LagrangianBound(lp, links)
+    setup_s = time.perf_counter() - t0  # probing sets up a relaxation as large again
 
     pi = np.zeros(len(lag.rows))
     best, pi = lag.ascend(pi, 2 * abs(lp.obj).sum() + 1, 200, t0 + 0.1 * budget)
@@ -362,14 +367,22 @@ def solve_reduced(lp: LinearProgram, links: LinkStructure, backend_name: str,
     n_open = int((folded[hosts] < 0).sum()) if z is None else int(z[hosts].sum())
     wanted = max(MIN_CANDIDATES, CANDIDATE_FACTOR * n_open)
     keep = hosts[np.argsort(folded[hosts], kind="stable")[:wanted]]
-    if len(keep) >= len(hosts) or deadline.stopped():
+    if deadline.stopped():
         return None
-    trial = restrict(lp, links, np.setdiff1d(hosts, keep))
-    heuristic = call_backend(trial.lp, backend_name, replace(options, time_limit=0.25 * budget,
-                                                             gap=max(options.gap, 1e-4)))
-    if heuristic.x is None or heuristic.status is Status.ERROR:
+    heuristic = None
+    if len(keep) < len(hosts):  # the MIP restricted to the cheapest hosts
+        trial = restrict(lp, links, np.setdiff1d(hosts, keep))
+        inside = start is not None and not np.any(np.delete(start, trial.cols))
+        heuristic = call_backend(trial.lp, backend_name,
+                                 replace(options, time_limit=0.25 * budget,
+                                         gap=max(options.gap, 1e-4)),
+                                 start=start[trial.cols] if inside else None)
+        if heuristic.x is not None and heuristic.status is not Status.ERROR:
+            found = trial.lift(heuristic.x, lp.n_cols)
+            if start is None or lp.obj @ found < lp.obj @ start:
+                start = found
+    if start is None:
         return None
-    start = trial.lift(heuristic.x, lp.n_cols)
     incumbent = float(lp.obj @ start + lp.obj_offset)
     deadline.offer(start, best if np.isfinite(best) else None)
 
@@ -377,7 +390,12 @@ def solve_reduced(lp: LinearProgram, links: LinkStructure, backend_name: str,
     bound = max(bound, best)  # the best L(pi) seen: a lower bound on every plan
     closed, opened = lag.fixings(pi, incumbent)
     first = restrict(lp, links, closed, opened)
-    more_closed, more_opened = probe(first.lp, first.links, incumbent, t0 + 0.7 * budget)
+    none = np.zeros(0, np.int64)
+    more_closed, more_opened = none, none
+    if t0 + 0.7 * budget - time.perf_counter() > 2 * setup_s and not stopped():
+        more_closed, more_opened = probe(first.lp, first.links, incumbent, t0 + 0.7 * budget)
+    if stopped():
+        return None
     closed = np.concatenate([closed, first.cols[more_closed]])
     opened = np.concatenate([opened, first.cols[more_opened]])
     reduced = restrict(lp, links, closed, opened)
@@ -389,9 +407,17 @@ def solve_reduced(lp: LinearProgram, links: LinkStructure, backend_name: str,
             f"{bound:.10g} against a heuristic plan costing {incumbent:.10g}")
     if lagrangian is not None:
         deadline.offer(start, lagrangian)
+    if left is not None and left < 0.1 * budget:  # too little time for the reduced MIP
+        status = honest_status(Status.OPTIMAL, incumbent, _full_bound(None, incumbent,
+                               lagrangian), lp.obj_offset, options.gap)
+        return BackendResult(status, start, incumbent, _full_bound(None, incumbent, lagrangian),
+                             heuristic.solver if heuristic else backend_name,
+                             heuristic.version if heuristic else "", time.perf_counter() - t0,
+                             message=note + "; no time left for the reduced programme")
     if reduced.lp.n_cols == 0:  # every host closed: the heuristic plan is the only one left
-        return replace(heuristic, status=Status.OPTIMAL, x=start, objective=incumbent,
-                       bound=incumbent, solve_s=time.perf_counter() - t0, message=note)
+        solver = (heuristic.solver, heuristic.version) if heuristic else (backend_name, "")
+        return BackendResult(Status.OPTIMAL, start, incumbent, incumbent, *solver,
+                             time.perf_counter() - t0, message=note)
     final = call_backend(reduced.lp, backend_name, replace(options, time_limit=left),
                          start=start[reduced.cols])
     elapsed = time.perf_counter() - t0

@@ -77,6 +77,15 @@ class Backend(ABC):
     def __init__(self, capabilities: Capabilities = EVERY_CAPABILITY):
         self.capabilities = capabilities
 
+    def refuse_continuous(self, lp: LinearProgram) -> None:
+        """BackendError when lp has continuous columns and the engine is integer-only."""
+        if lp.has_continuous and not self.capabilities.continuous_columns:
+            from ..core import BackendError
+
+            raise BackendError(
+                f"{self.name} is integer-only and this model has continuous variables "
+                "(cost allocation or divisible demand); use ortools or ortools-highs")
+
     @abstractmethod
     def solve(self, lp: LinearProgram, options: SolveOptions,
               start: np.ndarray | None = None) -> BackendResult:

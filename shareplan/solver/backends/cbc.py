@@ -223,7 +223,7 @@ class CbcBackend(Backend):
                                  log, "no integer solution within the limits")
         from ..plan import clean_solution
 
-        x = clean_solution(x, lp.integer)  # the plan every figure is read from
+        x = clean_solution(x, lp.integer, lp.lb)  # the plan every figure is read from
         obj = float(lp.obj @ x)
         printed = info.get("bound")
         bound = None if printed is None else sign * printed

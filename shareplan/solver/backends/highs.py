@@ -68,8 +68,9 @@ class HighsBackend(Backend):
 
         t0 = time.perf_counter()
         h = to_highs(lp, log=options.log)
-        if options.time_limit is not None:
-            h.setOptionValue("time_limit", float(options.time_limit))
+        if options.time_limit is not None:  # HiGHS's clock starts now, not at t0
+            h.setOptionValue("time_limit",
+                             max(0.01, float(options.time_limit) - (time.perf_counter() - t0)))
         h.setOptionValue("mip_rel_gap", float(options.gap))
         # HiGHS keeps one task scheduler per process, sized by the first run; a later run
         # with another thread count fails ("Not Set") unless the scheduler is reset

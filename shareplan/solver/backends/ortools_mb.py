@@ -10,7 +10,7 @@ import time
 
 import numpy as np
 
-from ..core import BackendError, BackendResult, SolveOptions, Status, honest_status, real_bound
+from ..core import BackendResult, SolveOptions, Status, honest_status, real_bound
 from ..lp import LinearProgram
 from .base import EVERY_CAPABILITY, Backend, Capabilities, stdout_silenced
 
@@ -83,10 +83,7 @@ class OrtoolsBackend(Backend):
         from ortools import __version__ as version
         from ortools.linear_solver.python import model_builder as mb
 
-        if lp.has_continuous and not self.capabilities.continuous_columns:
-            raise BackendError(
-                f"{self.name} (CP-SAT) is integer-only and this model has continuous variables "
-                "(cost allocation or divisible demand); use ortools or ortools-highs")
+        self.refuse_continuous(lp)
         t0 = time.perf_counter()
         model = to_model_builder(lp)
         if start is not None and self.capabilities.mip_start:
@@ -94,8 +91,9 @@ class OrtoolsBackend(Backend):
             for j, value in enumerate(np.asarray(start, dtype=float)):
                 model.helper.add_hint(j, float(value))
         solver = mb.Solver(self.engine)
-        if options.time_limit is not None:
-            solver.set_time_limit_in_seconds(float(options.time_limit))
+        if options.time_limit is not None:  # the engine's clock starts at solve()
+            solver.set_time_limit_in_seconds(
+                max(0.01, float(options.time_limit) - (time.perf_counter() - t0)))
         solver.set_solver_specific_parameters(_parameters(self.engine, options))
         solver.enable_output(options.log)
         from ..deadline import current
