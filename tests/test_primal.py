@@ -12,7 +12,7 @@ import pytest
 from shareplan.generate import generate_instance
 from shareplan.models.load import InstanceError, instance_from_data
 from shareplan.models.network import build_network
-from shareplan.solver import deadline, primal, programme
+from shareplan.solver import deadline, primal, programme, run
 from shareplan.solver.checker import check_plan
 from shareplan.solver.core import BackendResult, SolveOptions, Status
 from shareplan.solver.formulation import build_formulation
@@ -154,3 +154,15 @@ def test_facility_location_without_targets_is_left_to_the_solvers():
     form = build_formulation(build_network(inst))
     assert form.lp.n_cols >= primal.MIN_COLUMNS and programme.trivial_plan(form.lp) is None
     assert not primal.applies(form)
+
+
+def test_the_decomposed_path_keeps_the_heuristic_plan(mid_size, monkeypatch):
+    """The column model stopped before a plan (None) and the compact model left no time
+    for one: the run still answers with the heuristic's plan, feasible, checked."""
+    inst, form, _ = mid_size
+    monkeypatch.setattr(run.decompose, "solve_decomposed", lambda *a, **k: None)
+    monkeypatch.setattr(programme, "call_backend", _no_plan_found)
+    plan = solve_instance(inst, "highs", SolveOptions(time_limit=60, decomposition="on"))
+    assert plan.status is Status.FEASIBLE and "heuristic plan" in plan.message
+    assert plan.bound == pytest.approx(primal.share_bound(form), rel=1e-9)
+    assert check_plan(inst, plan.to_dict()) == []

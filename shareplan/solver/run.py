@@ -68,29 +68,33 @@ def _solve_lexicographic(form: Formulation, backend_name: str, options: SolveOpt
 
 def solve_formulation(form: Formulation, backend_name: str, options: SolveOptions
                       ) -> BackendResult:
+    """The model solved: lexicographic objectives in two stages; else the target-meeting
+    heuristic's plan first (offered to the watch, the start and a bound), then the
+    unit-column decomposition where it pays, else the compact model."""
     if form.primary is not None:
         return _solve_lexicographic(form, backend_name, options)
+    t0 = time.perf_counter()
+    start = bound = None
+    if primal.applies(form):  # a plan meeting every target and floor, before any solver
+        start = primal.target_plan(form, options.time_limit)
+        bound = primal.share_bound(form)
+        if start is not None:
+            deadline.offer(start, bound)
     if options.decomposition == "on" or (options.decomposition == "auto"
                                          and decompose.pays(form)):
-        t0 = time.perf_counter()
         offer_trivial(form.lp)
-        res = decompose.solve_decomposed(form, backend_name, options)
+        res = decompose.solve_decomposed(form, backend_name, remaining(options, t0))
         if res is not None:
             if res.x is not None and res.status is not Status.ERROR:
                 deadline.offer(res.x, res.bound)
             return res
-        whole = solve_programme(form.lp, backend_name, remaining(options, t0))
+        whole = solve_programme(form.lp, backend_name, remaining(options, t0), start=start,
+                                bound=bound)
         if options.decomposition == "on":  # asked for: say why the compact model solved it
             why = decompose.why_not(form) or "the column model found no plan first"
             whole.message = "; ".join(m for m in (f"decomposition not used: {why}",
                                                   whole.message) if m)
         return whole
-    t0 = time.perf_counter()
-    start = bound = None
-    if primal.applies(form):
-        start = primal.target_plan(form, options.time_limit)
-        bound = primal.share_bound(form)
-        deadline.offer(start, bound)
     return solve_programme(form.lp, backend_name, remaining(options, t0), start=start,
                            bound=bound)
 
