@@ -319,8 +319,13 @@ def convert_orlib_cmd(file, capacity, single_source, out):
     """OR-Library cap41..cap134, capa/capb/capc (multi-source unless --single-source)."""
     from .convert import orlib_to_instance
 
+    _convert(orlib_to_instance, out, file, capacity=capacity, single_source=single_source)
+
+
+def _convert(read, out: str, *args, **kwargs) -> None:
+    """A benchmark file read into an instance (a bad file is a usage error), written."""
     try:
-        data = orlib_to_instance(file, capacity=capacity, single_source=single_source)
+        data = read(*args, **kwargs)
     except ValueError as exc:
         raise click.UsageError(str(exc)) from None
     _write_instance(data, out)
@@ -335,12 +340,7 @@ def convert_holmberg_cmd(file, out):
     """Holmberg, Ronnqvist and Yuan (1999) single-source files p1..p71."""
     from .convert import holmberg_to_instance
 
-    try:
-        data = holmberg_to_instance(file)
-    except ValueError as exc:
-        raise click.UsageError(str(exc)) from None
-    _write_instance(data, out)
-    click.echo(f"wrote {out} ({len(data['forces'])} customers, {len(data['sites'])} sites)")
+    _convert(holmberg_to_instance, out, file)
 
 
 @convert_group.command("yang")
@@ -351,12 +351,7 @@ def convert_yang_cmd(file, out):
     """Yang, Chu and Chen (2012) single-source files p1..p20 (whole numbers only)."""
     from .convert import yang_to_instance
 
-    try:
-        data = yang_to_instance(file)
-    except ValueError as exc:
-        raise click.UsageError(str(exc)) from None
-    _write_instance(data, out)
-    click.echo(f"wrote {out} ({len(data['forces'])} customers, {len(data['sites'])} sites)")
+    _convert(yang_to_instance, out, file)
 
 
 @cli.command("generate")
