@@ -37,7 +37,7 @@ reduced run disagrees when its status or (optimal) objective differs from the pl
 one's, when it returns a dearer plan than a proven plain optimum, or when it raises.
 Runs where the reduction handed the whole programme back (no heuristic plan) are counted
 apart from those it solved. ``--threshold N`` adds N instances at the real threshold
-(20,000 arcs: ``tests/test_solver_faults._threshold_instance`` with seeds 1..N).
+(20,000 arcs: ``shareplan.testing.facility.threshold_instance`` with seeds 1..N).
 """
 
 from __future__ import annotations
@@ -253,9 +253,9 @@ def reduced_main(args) -> int:
     cases = [(f"seed {s}", lambda s=s: random_instance(random.Random(s)), True)
              for s in range(args.seed, args.seed + args.n)]
     if args.threshold:
-        from test_solver_faults import _threshold_instance
+        from shareplan.testing.facility import threshold_instance
 
-        cases += [(f"threshold {k}", lambda k=k: _threshold_instance(seed=k), False)
+        cases += [(f"threshold {k}", lambda k=k: threshold_instance(seed=k), False)
                   for k in range(1, args.threshold + 1)]
     for label, make, forced in cases:
         try:

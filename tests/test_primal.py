@@ -148,7 +148,7 @@ def test_the_watch_stops_earlier_by_the_reserve_the_work_sets():
 def test_facility_location_without_targets_is_left_to_the_solvers():
     """Every force must be served (the status quo breaks the assignment rows) but there
     is no target or floor: the heuristic does not switch on, at any size."""
-    from test_limits import cfl_instance
+    from shareplan.testing.facility import cfl_instance
 
     inst = instance_from_data(cfl_instance(n_forces=200, n_sites=30, seed=1, slack=10.0))
     form = build_formulation(build_network(inst))

@@ -27,6 +27,7 @@ from shareplan.solver.core import BackendResult, SolveOptions, SolverFault, Stat
 from shareplan.solver.formulation import build_formulation
 from shareplan.solver.lp import LinearProgram
 from shareplan.solver.run import solve_instance
+from shareplan.testing.facility import threshold_instance
 from shareplan.testing.randinst import random_instance
 
 # every backend that takes continuous columns, each engine through each of its wrappers
@@ -191,21 +192,9 @@ def test_forced_reduction_matches_the_plain_solve(monkeypatch, seed, backend):
     assert check_plan(inst, reduced.to_dict()) == []
 
 
-def _threshold_instance(seed: int = 1) -> dict:
-    """400 forces x 50 sites, one function every force must share: 20,000 arcs, the
-    reduction's real threshold (MIN_ARCS). Opening a site costs 12,000-20,000 a year
-    against serving costs of a few hundred, so few open and both solves prove it."""
-    from test_limits import cfl_instance
-
-    data = cfl_instance(n_forces=400, n_sites=50, seed=seed, slack=10.0)
-    for host in data["functions"][0]["hosts"]:
-        host["fixed_cost_gbp"] *= 20
-    return data
-
-
 @pytest.mark.slow
 def test_reduction_at_its_real_threshold_matches_the_plain_solve(monkeypatch):
-    inst = instance_from_data(_threshold_instance())
+    inst = instance_from_data(threshold_instance())
     lp = build_formulation(build_network(inst)).lp
     assert reduce.applies(lp) is not None and reduce.MIN_ARCS == 20_000
     reduced = solve_instance(inst, "highs", SolveOptions(time_limit=120))
