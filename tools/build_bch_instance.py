@@ -681,8 +681,7 @@ def main(argv=None) -> int:
     """Build, validate with the package's loader (every load-time rule), write atomically."""
     import argparse
 
-    from shareplan.io import atomic_write_text
-    from shareplan.models.load import InstanceError, instance_from_data, parse_json_text
+    from shareplan.models.load import InstanceError, write_loadable_instance
 
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -697,11 +696,10 @@ def main(argv=None) -> int:
     inst, grant_frac = build(rates)
     text = json.dumps(inst, indent=2, ensure_ascii=False) + "\n"
     try:
-        instance_from_data(parse_json_text(text, out), out)
+        write_loadable_instance(text, out)
     except InstanceError as exc:
         print(f"not written: {out} would not load:\n{exc}", file=sys.stderr)
         return 2
-    atomic_write_text(out, text)
     print("wrote", out, "alpha", round(ALPHA, 4), "grant_frac", round(grant_frac, 4),
           "rates", rates, file=sys.stderr)
     return 0

@@ -268,8 +268,7 @@ def main(argv=None) -> int:
     import argparse
 
     global MAX_KM, TARGET_SHARE
-    from shareplan.io import atomic_write_text
-    from shareplan.models.load import InstanceError, instance_from_data, parse_json_text
+    from shareplan.models.load import InstanceError, write_loadable_instance
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("out", nargs="?", default=str(
@@ -287,11 +286,10 @@ def main(argv=None) -> int:
     out = cli.out
     text = json.dumps(build(), indent=1, ensure_ascii=False) + "\n"
     try:
-        instance_from_data(parse_json_text(text, out), out)
+        write_loadable_instance(text, out)
     except InstanceError as exc:
         print(f"not written: {out} would not load:\n{exc}", file=sys.stderr)
         return 2
-    atomic_write_text(out, text)
     print(f"wrote {out}", file=sys.stderr)
     return 0
 

@@ -280,3 +280,12 @@ def instance_digest(inst: Instance) -> str:
     """sha256 of the instance's canonical JSON (for instances built in memory)."""
     text = json.dumps(inst.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(text.encode()).hexdigest()
+
+
+def write_loadable_instance(text: str, out: str | Path) -> None:
+    """Write instance JSON ``text`` to ``out`` atomically, only if it loads as this
+    loader would read it back (every load-time rule); InstanceError otherwise."""
+    from ..io import atomic_write_text
+
+    instance_from_data(parse_json_text(text, str(out)), str(out))
+    atomic_write_text(out, text)
